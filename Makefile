@@ -1,0 +1,41 @@
+# veil: the README's commands. `make install` builds .venv/ in the checkout; everything else runs from it.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DATA   ?= $(HOME)/.cache/veil/covers
+
+.PHONY: install demo test data train-qr eval-qr bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet torch==2.13.0   # the local CPU wheel; a looser pin pulls CUDA
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	touch $@
+
+demo: install
+	$(BIN)/veil demo
+
+test: install
+	$(BIN)/python -m pytest -q
+
+# The photo corpus of shared/DATA.md (Debian packages need root), cached outside the repo.
+data: install
+	bash scripts/get_data.sh
+	$(BIN)/python -m pip install --quiet -e ".[train]"
+	VEIL_DATA=$(DATA) $(BIN)/veil data prepare
+
+# Reproduce the shipped QR weights (about 50 + 20 minutes on a 2-core CPU); re-running resumes.
+train-qr: install
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
+
+eval-qr: install
+	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_baseline --card
+
+bench: install
+	$(BIN)/veil bench qr
+
+clean:
+	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

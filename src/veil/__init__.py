@@ -1,0 +1,44 @@
+"""veil: hide information inside ordinary images with neural networks, get it back, and measure it.
+
+Public API (PIL images in and out; nothing heavy is imported until used)::
+
+    import veil
+    stego = veil.hide_qr(cover, "meet me at noon")     # PIL.Image -> PIL.Image (save as PNG)
+    text = veil.reveal_qr(stego)                         # -> str, or raises veil.RevealError
+    veil.list_models()                                   # released model names ("arch.tag")
+    model = veil.load_model("qr_densenet")               # torch module with embed/extract
+"""
+from .errors import CapacityError, InputError, RevealError, VeilError
+
+__version__ = "0.1.0"
+
+__all__ = ["hide_qr", "reveal_qr", "load_model", "list_models", "RevealError", "InputError", "CapacityError",
+           "VeilError", "__version__"]
+
+
+def hide_qr(image, text: str, model: str | None = None, ecc: str = "M"):
+    """Hide ``text`` in ``image`` (PIL) as an invisible QR code; returns the stego image (PIL, cover's size)."""
+    from .api import hide_qr as _hide
+
+    return _hide(image, text, model=model, ecc=ecc)
+
+
+def reveal_qr(image, model: str | None = None) -> str:
+    """Return the text hidden in ``image`` (PIL); raises :class:`RevealError` when nothing can be read."""
+    from .api import reveal_qr as _reveal
+
+    return _reveal(image, model=model)
+
+
+def load_model(name: str | None = None, task: str = "qr"):
+    """Load a released model by name (``arch`` or ``arch.tag``; None = the default)."""
+    from .registry import load_model as _load
+
+    return _load(name, task)
+
+
+def list_models() -> list[str]:
+    """Names of the released models."""
+    from .registry import list_models as _list
+
+    return _list()

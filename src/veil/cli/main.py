@@ -1,0 +1,46 @@
+"""``veil`` / ``python -m veil``: the command-line entry point.
+
+Every command returns an exit code: 0 success, 1 nothing could be revealed, 2 bad input.
+Errors are one line on stderr, never a traceback.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..errors import VeilError
+from . import data, demo, eval as eval_cmd, models, qr, train
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="veil", description="Hide information in images with neural networks.")
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for mod in (qr, models, demo, eval_cmd, train, data):
+        mod.add_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # argparse already printed its one-line usage error
+        return int(e.code or 0)
+    try:
+        return int(args.func(args) or 0)
+    except VeilError as e:
+        print(f"veil: error: {e}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("veil: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+    except MemoryError:
+        print("veil: error: out of memory (try a smaller image)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,40 @@
+"""``veil models``: registered architectures, released weights and the numbers their cards report."""
+from __future__ import annotations
+
+import json
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("models", help="list models, their weights and measured numbers")
+    p.add_argument("--json", action="store_true", help="print the cards as JSON")
+    p.set_defaults(func=run)
+
+
+def _fmt_metrics(m: dict) -> str:
+    parts = []
+    for key, label, fmt in (("success_256", "ok@256", "{:.1%}"), ("success_native", "ok@native", "{:.1%}"),
+                            ("psnr", "PSNR", "{:.1f} dB"), ("ssim", "SSIM", "{:.4f}")):
+        if key in m:
+            parts.append(f"{label} {fmt.format(m[key])}")
+    return ", ".join(parts) or "not measured"
+
+
+def run(args) -> int:
+    from ..registry import DEFAULTS, list_archs, list_cards
+
+    cards = list_cards()
+    if args.json:
+        print(json.dumps(cards, indent=1))
+        return 0
+    defaults = set(DEFAULTS.values())
+    print(f"{'model':<24} {'task':<5} {'weights':<10} measured (photos never trained on, 8-bit PNG)")
+    for c in cards:
+        star = " *" if c["name"] in defaults else ""
+        size = f"{c['weights'].get('bytes', 0) / 1e6:.1f} MB"
+        print(f"{c['name'] + star:<24} {c.get('task', ''):<5} {size:<10} {_fmt_metrics(c.get('metrics', {}))}")
+    released = {c["arch"] for c in cards}
+    others = [a for a in list_archs() if a not in released]
+    if others:
+        print("architectures without released weights: " + ", ".join(others))
+    print("* default")
+    return 0

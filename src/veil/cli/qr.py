@@ -1,0 +1,61 @@
+"""``veil qr hide`` and ``veil qr reveal``."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("qr", help="hide or reveal a text as an invisible QR code")
+    qsub = p.add_subparsers(dest="qr_command", metavar="ACTION")
+    qsub.required = True
+
+    h = qsub.add_parser("hide", help="hide a text in a cover image")
+    h.add_argument("cover", help="cover image (any size from 64 px, any common format)")
+    h.add_argument("-t", "--text", required=True, help="text to hide")
+    h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
+    h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
+    h.add_argument("--ecc", default="M", type=str.upper, choices=["L", "M", "Q", "H"], help="QR error correction level")
+    h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    h.set_defaults(func=hide)
+
+    r = qsub.add_parser("reveal", help="read the hidden text from a stego image")
+    r.add_argument("stego", help="stego image")
+    r.add_argument("--model", default=None, help="model name; default: the shipped default")
+    r.add_argument("--qr-out", default=None, help="also write the recovered QR code image here")
+    r.add_argument("--force", action="store_true", help="overwrite --qr-out if it exists")
+    r.set_defaults(func=reveal)
+
+
+def hide(args) -> int:
+    from ..api import hide_qr
+    from ..errors import InputError
+    from ..imaging import check_output_path, load_image, save_image
+
+    out = check_output_path(args.output, args.force)
+    if out.suffix.lower() in (".jpg", ".jpeg"):
+        raise InputError("refusing to write the stego image as JPEG: lossy compression destroys the code; use .png")
+    if Path(args.cover).resolve() == out.resolve():
+        raise InputError("the output would overwrite the cover image; choose another path")
+    cover = load_image(args.cover)
+    stego = hide_qr(cover, args.text, model=args.model, ecc=args.ecc)
+    save_image(stego, out, force=args.force)
+    print(f"hid {len(args.text)} characters in {out} ({stego.width}x{stego.height})", file=sys.stderr)
+    return 0
+
+
+def reveal(args) -> int:
+    from ..api import reveal_qr_image
+    from ..imaging import check_output_path, load_image, save_image
+
+    if args.qr_out:
+        check_output_path(args.qr_out, args.force)
+    img = load_image(args.stego)
+    text, qr = reveal_qr_image(img, model=args.model)
+    if args.qr_out:
+        save_image(qr, args.qr_out, force=args.force)
+    if text is None:
+        print("veil: no hidden QR code could be read from this image", file=sys.stderr)
+        return 1
+    sys.stdout.write(text + "\n")
+    return 0

@@ -1,0 +1,70 @@
+"""``veil train qr``: train, calibrate and export a QR-hiding model from a recipe."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("train", help="train models from a recipe")
+    tsub = p.add_subparsers(dest="train_command", metavar="FAMILY")
+    tsub.required = True
+    q = tsub.add_parser("qr", help="train a QR-hiding model (qr_densenet, qr_baseline)")
+    q.add_argument("--config", default=None, help="recipe file (TOML), e.g. configs/qr_densenet.default.toml")
+    q.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
+    q.add_argument("--tag", default=None)
+    q.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
+    q.add_argument("--steps", type=int, default=None)
+    q.add_argument("--batch", type=int, default=None)
+    q.add_argument("--crop", type=int, default=None)
+    q.add_argument("--seed", type=int, default=None)
+    q.add_argument("--qr-pool", type=int, default=None, dest="qr_pool")
+    q.add_argument("--calib-samples", type=int, default=None, dest="calib_samples")
+    q.add_argument("--no-calibrate", action="store_true", help="skip the residual-strength calibration")
+    q.add_argument("--out", default=None, help="run folder (checkpoints, log, exported weights and card)")
+    q.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    q.add_argument("--release", action="store_true", help="copy the exported weights and card into the package")
+    q.add_argument("--no-progress", action="store_true")
+    q.set_defaults(func=train_qr_cmd)
+
+
+def train_qr_cmd(args) -> int:
+    from ..data.corpus import default_dir
+    from ..errors import InputError
+    from ..train.calibrate import calibrate_strength
+    from ..train.config import load_config
+    from ..train.export import release, write_card
+    from ..train.qr import train_qr
+
+    overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "qr_pool",
+                                                "calib_samples")}
+    if args.no_calibrate:
+        overrides["calibrate"] = False
+    cfg = load_config(args.config, overrides)
+    if args.data == "synthetic":
+        cfg.data = None
+    elif args.data is not None:
+        cfg.data = args.data
+    elif cfg.data == "default":
+        cfg.data = str(default_dir() / "train")
+    if cfg.data is not None and not Path(cfg.data).is_dir():
+        raise InputError(f"no training photos at {cfg.data}: run `make data` (or pass --data DIR)")
+    out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
+    if out.exists() and (out / "last.pt").exists() and not args.resume:
+        raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
+    result = train_qr(cfg, out, resume=args.resume, progress=not args.no_progress,
+                      log=lambda m: print(m, file=sys.stderr))
+    model, state = result["model"], result["state"]
+    calibration = None
+    if cfg.calibrate:
+        calibration = calibrate_strength(model, cfg.data, cfg.calib_samples, cfg.calib_target,
+                                         log=lambda m: print(m, file=sys.stderr))
+    command = "veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil") else \
+        "veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}")
+    card = write_card(model, cfg, state, calibration, out, command)
+    print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
+    if args.release:
+        release(out, card["name"])
+        print(f"released {card['name']} into the package", file=sys.stderr)
+    return 0

@@ -1,0 +1,1 @@
+"""Training and evaluation data: the cover photo corpus, synthetic covers, QR batches."""

@@ -1,0 +1,1 @@
+"""Evaluation: robustness and quality sweeps, benchmarks, reports from result files."""

@@ -1,0 +1,82 @@
+"""``veil bench qr``: hide and reveal latency (median of several runs, in memory) and peak memory at
+256x256, 512x512, 1024x1024 and 1920x1080. Each size runs in a fresh process so its peak RSS is its own.
+"""
+from __future__ import annotations
+
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+SIZES = [(256, 256), (512, 512), (1024, 1024), (1920, 1080)]
+
+
+def add_parser(bsub) -> None:
+    p = bsub.add_parser("qr", help="hide/reveal latency and peak memory")
+    p.add_argument("--model", default=None)
+    p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--out", default="results/bench_qr.json")
+    p.set_defaults(func=run)
+
+
+def measure(model_name: str | None, w: int, h: int, repeats: int) -> dict:
+    """Run in a child process: returns latencies (s) and this process's peak RSS (MB)."""
+    import resource
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from ..api import get_model, hide_qr, reveal_qr
+
+    model = get_model(model_name)
+    rng = np.random.default_rng(0)
+    # a smooth random photo-like cover: upsampled noise
+    small = Image.fromarray(rng.integers(0, 256, (max(2, h // 32), max(2, w // 32), 3), dtype=np.uint8))
+    cover = small.resize((w, h), Image.BICUBIC)
+    text = "veil benchmark 0123456789"
+    hide_t, reveal_t, ok = [], [], 0
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        stego = hide_qr(cover, text, model=model)
+        t1 = time.perf_counter()
+        got = reveal_qr(stego, model=model)
+        t2 = time.perf_counter()
+        if i:  # the first run warms up
+            hide_t.append(t1 - t0)
+            reveal_t.append(t2 - t1)
+            ok += got == text
+    return {"size": f"{w}x{h}", "hide_s": statistics.median(hide_t), "reveal_s": statistics.median(reveal_t),
+            "hide_all_s": hide_t, "reveal_all_s": reveal_t, "revealed_ok": ok, "repeats": repeats,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_after_load_mb": rss0, "torch_threads": torch.get_num_threads()}
+
+
+def run(args) -> int:
+    from ..registry import get_card
+
+    card = get_card(args.model)
+    rows = []
+    for w, h in SIZES:
+        code = (f"import json,sys; from veil.eval.bench import measure; "
+                f"print(json.dumps(measure({card['name']!r}, {w}, {h}, {args.repeats})))")
+        r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+        if r.returncode != 0:
+            print(r.stderr, file=sys.stderr)
+            return 1
+        row = json.loads(r.stdout.strip().splitlines()[-1])
+        rows.append(row)
+        print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms   "
+              f"peak RSS {row['peak_rss_mb']:6.0f} MB")
+    res = {"model": card["name"], "what": "in-memory PIL -> PIL hide and PIL -> text reveal, median",
+           "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
+           "results": rows}
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(res, indent=1) + "\n")
+    print(f"-> {out}")
+    return 0

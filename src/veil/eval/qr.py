@@ -1,0 +1,186 @@
+"""``veil eval qr``: run QR models over photos they never trained on, as a user would.
+
+Each sample: a random text (1..max-len characters, ECC M) is hidden through the public API, the
+stego image is saved to a real PNG file and read back, then revealed. Two sizes per photo: random
+256x256 crops, and the photo at its native size (long side capped at 1920 px). Reported overall,
+per size, and split into flat and sharp-edge covers (edge density, see ``edge_density``).
+"""
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+SHARP_EDGE_DENSITY = 0.06   # share of pixels with a grey-level gradient over 0.1: above = sharp-edge cover
+NATIVE_MAX = 1920
+
+
+def add_parser(esub) -> None:
+    p = esub.add_parser("qr", help="exact-text recovery, PSNR, SSIM on unseen photos through PNG files")
+    p.add_argument("--images", nargs="+", required=True, help="folder(s) of photos never used in training")
+    p.add_argument("--model", action="append", default=None, help="model name (repeatable); default: the default")
+    p.add_argument("--crops", type=int, default=24, help="random 256x256 crops per photo")
+    p.add_argument("--native", type=int, default=4, help="texts hidden at the photo's native size, per photo")
+    p.add_argument("--max-len", type=int, default=32, help="longest random text")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
+    p.add_argument("--card", action="store_true", help="write the headline numbers into the model's card")
+    p.set_defaults(func=run)
+
+
+def edge_density(rgb: np.ndarray) -> float:
+    """Share of pixels whose grey-level gradient magnitude (central differences, [0,1] units) exceeds 0.1."""
+    g = rgb.astype(np.float32).mean(2) / 255.0
+    gx = np.abs(g[1:-1, 2:] - g[1:-1, :-2]) / 2
+    gy = np.abs(g[2:, 1:-1] - g[:-2, 1:-1]) / 2
+    return float((np.hypot(gx, gy) > 0.1).mean())
+
+
+def _summary(rows: list[dict]) -> dict:
+    if not rows:
+        return {"n": 0}
+    ps = [r["psnr"] for r in rows]
+    return {
+        "n": len(rows),
+        "success": sum(r["ok"] for r in rows) / len(rows),
+        "module_accuracy": statistics.fmean(r["module_acc"] for r in rows),
+        "psnr_mean": statistics.fmean(ps),
+        "psnr_min": min(ps),
+        "psnr_p5": float(np.percentile(ps, 5)),
+        "ssim_mean": statistics.fmean(r["ssim"] for r in rows),
+        "mae_mean": statistics.fmean(r["mae"] for r in rows),
+    }
+
+
+def module_accuracy(prob: np.ndarray, code, spec) -> float:
+    from ..payloads.qr import sampling_matrix
+
+    n = spec.modules(code.version)
+    A = sampling_matrix(prob.shape[0], n)
+    mod = A @ prob @ A.T
+    truth_dark = np.pad(code.matrix, spec.border, constant_values=False)
+    return float(((mod < 0.5) == truth_dark).mean())
+
+
+def _covers(folders: list[str], rng: random.Random, crops: int, native: int):
+    from ..data.covers import list_images
+    from ..imaging import load_image, split_alpha
+
+    for folder in folders:
+        if not Path(folder).is_dir():
+            from ..errors import InputError
+
+            raise InputError(f"no such folder: {folder}")
+        for f in list_images(folder):
+            img, _ = split_alpha(load_image(f))
+            w, h = img.size
+            if max(w, h) > NATIVE_MAX:
+                s = NATIVE_MAX / max(w, h)
+                img = img.resize((round(w * s), round(h * s)), Image.LANCZOS)
+                w, h = img.size
+            for _ in range(native):
+                yield f, "native", img
+            for _ in range(crops):
+                side = rng.randint(256, min(w, h))
+                x, y = rng.randint(0, w - side), rng.randint(0, h - side)
+                yield f, "256", img.crop((x, y, x + side, y + side)).resize((256, 256), Image.LANCZOS)
+
+
+def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native: int = 4, max_len: int = 32,
+             seed: int = 0, log=print) -> dict:
+    import torch
+
+    from ..api import get_model, hide_qr
+    from ..imaging import load_image, pil_to_tensor
+    from ..metrics import mae, psnr, ssim
+    from ..payloads.qr import encode_text, random_text, read_from_probabilities
+
+    model = get_model(model_name)
+    rng = random.Random(seed)
+    rows = []
+    t0 = time.time()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stego.png"
+        for f, size, cover in _covers(folders, rng, crops, native):
+            text = random_text(rng, max_len)
+            code = encode_text(text, "M", model.spec)
+            stego = hide_qr(cover, text, model=model)
+            stego.save(path, compress_level=1)          # a real PNG file, lossless
+            loaded = load_image(path)
+            x = pil_to_tensor(loaded)
+            prob = model.extract(x)[0, 0].numpy()
+            got, _ = read_from_probabilities(prob, model.spec)
+            c = pil_to_tensor(cover)
+            rgb = np.asarray(cover)
+            rows.append({"file": Path(f).name, "size": size, "wh": list(cover.size), "len": len(text),
+                         "version": code.version, "ok": got == text, "module_acc": module_accuracy(prob, code, model.spec),
+                         "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb)})
+            if len(rows) % 50 == 0:
+                log(f"{len(rows)} samples, {sum(r['ok'] for r in rows) / len(rows):.1%} exact, {time.time() - t0:.0f} s")
+    for r in rows:
+        r["category"] = "sharp" if r["edge_density"] >= SHARP_EDGE_DENSITY else "flat"
+    res = {
+        "model": model.card["name"],
+        "weights_sha256": model.card["weights"]["sha256"],
+        "images": [str(f) for f in folders],
+        "protocol": {"crops_per_photo": crops, "native_per_photo": native, "max_text_len": max_len, "ecc": "M",
+                     "native_max_side": NATIVE_MAX, "file": "PNG (8-bit), saved and read back", "seed": seed,
+                     "sharp_edge_density": SHARP_EDGE_DENSITY},
+        "overall": _summary(rows),
+        "by_size": {s: _summary([r for r in rows if r["size"] == s]) for s in ("256", "native")},
+        "by_category": {c: _summary([r for r in rows if r["category"] == c]) for c in ("flat", "sharp")},
+        "by_version": {str(v): _summary([r for r in rows if r["version"] == v]) for v in range(1, 5)},
+        "wall_s": round(time.time() - t0, 1),
+        "torch_threads": torch.get_num_threads(),
+        "samples": rows,
+    }
+    return res
+
+
+def card_metrics(res: dict, command: str) -> dict:
+    o, s, n, f, sh = res["overall"], res["by_size"]["256"], res["by_size"]["native"], res["by_category"]["flat"], \
+        res["by_category"]["sharp"]
+    return {
+        "success_256": s.get("success"), "success_native": n.get("success"), "success": o["success"],
+        "success_flat": f.get("success"), "success_sharp": sh.get("success"),
+        "psnr": o["psnr_mean"], "psnr_min": o["psnr_min"], "ssim": o["ssim_mean"], "mae": o["mae_mean"],
+        "module_accuracy": o["module_accuracy"], "samples": o["n"], "images": res["images"],
+        "command": command,
+    }
+
+
+def run(args) -> int:
+    from ..registry import get_card, resolve_name
+
+    models = args.model or [None]
+    for name in models:
+        card = get_card(name)
+        res = evaluate(name, args.images, args.crops, args.native, args.max_len, args.seed,
+                       log=lambda m: print(m, file=sys.stderr))
+        out = Path(args.out or f"results/qr_eval_{card['name']}.json")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1) + "\n")
+        o = res["overall"]
+        print(f"{card['name']}: {o['n']} samples, exact text {o['success']:.2%} "
+              f"(256: {res['by_size']['256'].get('success', float('nan')):.2%}, "
+              f"native: {res['by_size']['native'].get('success', float('nan')):.2%}; "
+              f"flat {res['by_category']['flat'].get('success', float('nan')):.2%}, "
+              f"sharp {res['by_category']['sharp'].get('success', float('nan')):.2%}), "
+              f"PSNR {o['psnr_mean']:.2f} dB (min {o['psnr_min']:.2f}), SSIM {o['ssim_mean']:.4f}, "
+              f"MAE {o['mae_mean'] * 255:.3f}/255 -> {out}")
+        if args.card:
+            from ..train.export import package_dir
+
+            cmd = f"veil eval qr --images {' '.join(args.images)} --model {card['name']} --card"
+            path = package_dir() / "cards" / f"{resolve_name(card['name'])}.json"
+            c = json.loads(path.read_text())
+            c["metrics"] = card_metrics(res, cmd)
+            path.write_text(json.dumps(c, indent=1) + "\n")
+    return 0

@@ -1,0 +1,174 @@
+"""The only place where files and PIL images become tensors and back.
+
+Pixel convention at every public boundary: float32 in [0, 1], RGB, NCHW. Any other range is
+private to a model. Resizing is done here too, so training and inference resize identically.
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from .errors import InputError
+
+MIN_SIDE = 64          # smallest cover side veil accepts
+MAX_SIDE = 8192        # largest cover side veil accepts (memory guard)
+
+Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+
+
+# ----------------------------------------------------------------------------- files
+
+def load_image(path: str | os.PathLike) -> Image.Image:
+    """Open an image file fully (so corrupt files fail here) and apply its EXIF rotation."""
+    p = Path(path)
+    if not p.exists():
+        raise InputError(f"no such file: {p}")
+    if p.is_dir():
+        raise InputError(f"is a directory, not an image: {p}")
+    try:
+        with Image.open(p) as im:
+            im.load()
+            img = ImageOps.exif_transpose(im)
+            if img is im:
+                img = im.copy()
+    except UnidentifiedImageError:
+        raise InputError(f"not an image file: {p}") from None
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(f"cannot read image {p}: {e}") from None
+    return img
+
+
+def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
+    """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
+    p = Path(path)
+    if p.exists() and not force:
+        raise InputError(f"output exists: {p} (use --force to overwrite)")
+    if p.exists() and p.is_dir():
+        raise InputError(f"output is a directory: {p}")
+    if not p.parent.exists():
+        raise InputError(f"output folder does not exist: {p.parent}")
+    return p
+
+
+def save_image(img: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
+    """Save losslessly unless the extension asks for JPEG; PNG is the default for stego images."""
+    p = check_output_path(path, force)
+    ext = p.suffix.lower()
+    try:
+        if ext in (".jpg", ".jpeg"):
+            img.convert("RGB").save(p, quality=95)
+        elif ext in (".png", ".bmp", ".tif", ".tiff", ".webp"):
+            kwargs = {"lossless": True} if ext == ".webp" else {}
+            img.save(p, **kwargs)
+        else:
+            raise InputError(f"unsupported output format '{ext or p.name}': use .png")
+    except OSError as e:
+        raise InputError(f"cannot write {p}: {e}") from None
+    return p
+
+
+# ----------------------------------------------------------------------------- PIL <-> numpy
+
+def split_alpha(img: Image.Image) -> tuple[Image.Image, Image.Image | None]:
+    """Return (8-bit RGB image, alpha channel or None) for any PIL mode veil supports.
+
+    Greyscale, palette, RGBA/LA (alpha kept apart), CMYK, 16-bit and float greyscale are
+    converted; 16-bit data is scaled down to 8 bits, not clipped.
+    """
+    mode = img.mode
+    alpha = None
+    if mode in ("RGBA", "LA", "PA") or (mode == "P" and "transparency" in img.info):
+        img = img.convert("RGBA")
+        alpha = img.getchannel("A")
+        return img.convert("RGB"), alpha
+    if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        a = np.asarray(img, dtype=np.float64)
+        peak = 65535.0 if (mode.startswith("I;16") or a.max() > 255) else 255.0
+        a = np.clip(np.round(a / peak * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(a, "L").convert("RGB"), None
+    if mode == "F":
+        a = np.asarray(img, dtype=np.float64)
+        peak = 1.0 if a.max() <= 1.0 else 255.0
+        a = np.clip(np.round(a / peak * 255.0), 0, 255).astype(np.uint8)
+        return Image.fromarray(a, "L").convert("RGB"), None
+    if mode == "RGB":
+        return img, None
+    try:
+        return img.convert("RGB"), None
+    except (ValueError, OSError) as e:
+        raise InputError(f"unsupported image mode {mode}: {e}") from None
+
+
+def check_size(img: Image.Image, min_side: int = MIN_SIDE, what: str = "image") -> None:
+    w, h = img.size
+    if min(w, h) < min_side:
+        raise InputError(f"{what} is too small: {w}x{h}, need at least {min_side} px on each side")
+    if max(w, h) > MAX_SIDE:
+        raise InputError(f"{what} is too large: {w}x{h}, at most {MAX_SIDE} px on a side")
+
+
+def pil_to_tensor(img: Image.Image):
+    """RGB PIL image -> float32 tensor [1, 3, H, W] in [0, 1]."""
+    import torch
+
+    if img.mode != "RGB":
+        img, _ = split_alpha(img)
+    a = np.asarray(img, dtype=np.uint8)
+    return torch.from_numpy(a.copy()).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def uint8_to_tensor(a: np.ndarray):
+    """uint8 HxWx3 (or NxHxWx3) array -> float tensor NCHW in [0, 1]."""
+    import torch
+
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    if t.ndim == 3:
+        t = t.unsqueeze(0)
+    return t.permute(0, 3, 1, 2).float().div_(255.0)
+
+
+def tensor_to_uint8(t) -> np.ndarray:
+    """Float tensor [1,3,H,W] or [3,H,W] in [0,1] -> uint8 HxWx3, rounded to nearest."""
+    if t.ndim == 4:
+        if t.shape[0] != 1:
+            raise ValueError("tensor_to_uint8 takes one image")
+        t = t[0]
+    a = t.detach().clamp(0, 1).mul(255.0).round().to(dtype=__import__("torch").uint8)
+    return a.permute(1, 2, 0).cpu().numpy()
+
+
+def tensor_to_pil(t, alpha: Image.Image | None = None) -> Image.Image:
+    """Float tensor in [0,1] -> 8-bit RGB (or RGBA when ``alpha`` is given) PIL image."""
+    a = tensor_to_uint8(t)
+    img = Image.fromarray(a if a.shape[2] == 3 else a[:, :, 0], "RGB" if a.shape[2] == 3 else "L")
+    if alpha is not None:
+        img = img.convert("RGBA")
+        img.putalpha(alpha)
+    return img
+
+
+# ----------------------------------------------------------------------------- tensor ops
+
+def quantize_8bit(x):
+    """Round to the 256 levels of an 8-bit file, with a straight-through gradient."""
+    q = x.clamp(0, 1).mul(255.0).round().div(255.0)
+    return x + (q - x).detach()
+
+
+def resize(x, size: tuple[int, int] | int):
+    """Resize NCHW ``x`` to ``size`` = (H, W): antialiased bilinear when shrinking.
+
+    One function for training and inference, so a model sees the same resampling in both.
+    """
+    import torch.nn.functional as F
+
+    if isinstance(size, int):
+        size = (size, size)
+    size = (int(size[0]), int(size[1]))
+    if tuple(x.shape[-2:]) == size:
+        return x
+    shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
+    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=shrink)

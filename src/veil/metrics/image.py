@@ -1,0 +1,59 @@
+"""Image quality metrics.
+
+All take tensors [B,C,H,W] (or [C,H,W]) in [0,1] and return one float per batch (the mean over images).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def _4d(x: torch.Tensor) -> torch.Tensor:
+    return x.unsqueeze(0) if x.ndim == 3 else x
+
+
+def mae(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Mean absolute difference, in [0, 1] units: mean |a - b|."""
+    return float((a.double() - b.double()).abs().mean())
+
+
+def psnr(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Peak signal-to-noise ratio in dB, peak 1: 10 log10(1 / MSE), averaged over images.
+
+    Identical images give ``inf``.
+    """
+    a, b = _4d(a).double(), _4d(b).double()
+    mse = ((a - b) ** 2).flatten(1).mean(1)
+    vals = [math.inf if m == 0 else 10 * math.log10(1.0 / float(m)) for m in mse]
+    return sum(vals) / len(vals)
+
+
+def _gauss(size: int = 11, sigma: float = 1.5) -> torch.Tensor:
+    x = torch.arange(size, dtype=torch.float64) - size // 2
+    g = torch.exp(-(x**2) / (2 * sigma**2))
+    return g / g.sum()
+
+
+def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
+    """Structural similarity (Wang et al. 2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03,
+    per channel, on the valid region, averaged over channels and images. Range [-1, 1], 1 = identical.
+    """
+    a, b = _4d(a).double(), _4d(b).double()
+    c = a.shape[1]
+    g = _gauss()
+    win = (g[:, None] * g[None, :]).expand(c, 1, 11, 11).contiguous()
+    if min(a.shape[-2:]) < 11:
+        raise ValueError("ssim needs images of at least 11x11")
+
+    def filt(x):
+        return F.conv2d(x, win, groups=c)
+
+    mu_a, mu_b = filt(a), filt(b)
+    saa = filt(a * a) - mu_a**2
+    sbb = filt(b * b) - mu_b**2
+    sab = filt(a * b) - mu_a * mu_b
+    c1, c2 = 0.01**2, 0.03**2
+    m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
+    return float(m.mean())

@@ -1,0 +1,71 @@
+"""The contract every QR-hiding model follows.
+
+A model is an ``encoder`` that maps (cover at the processing size, QR image) to a residual, and a
+``decoder`` that maps a stego image at the processing size to per-pixel QR logits. Hiding works at
+any cover size: the cover is shrunk to the processing size, the residual is computed there,
+upsampled and added at full size (VideoSeal/TrustMark style). Revealing shrinks the stego image.
+
+Two faces:
+- ``forward`` (training): returns a dict of named tensors, rounds the stego to 8 bits in the loop
+  with a straight-through gradient, and can apply an attack between hiding and revealing.
+- ``embed`` / ``extract`` (inference): no gradients, any image size, eval-mode batch norm.
+"""
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from ..imaging import quantize_8bit, resize
+from ..payloads.qr import QRSpec
+
+
+class QRStegoModel(nn.Module):
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, processing_size: int = 128,
+                 max_version: int = 4, border: int = 2):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.processing_size = int(processing_size)
+        self.spec = QRSpec(max_version=max_version, border=border)
+        # Residual gain, set after training by calibration (veil.train.calibrate); saved with the weights.
+        self.register_buffer("strength", torch.tensor(1.0))
+
+    # -- shared pieces -------------------------------------------------------------------------
+    def residual(self, cover: torch.Tensor, qr: torch.Tensor) -> torch.Tensor:
+        """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W] (already scaled by strength)."""
+        p = self.processing_size
+        r = self.encoder(resize(cover, p), qr)
+        return resize(r, cover.shape[-2:]) * self.strength
+
+    def logits(self, stego: torch.Tensor) -> torch.Tensor:
+        """stego [B,3,H,W] -> QR logits [B,1,P,P] (positive = light module)."""
+        return self.decoder(resize(stego, self.processing_size))
+
+    # -- training ------------------------------------------------------------------------------
+    def forward(self, cover: torch.Tensor, qr: torch.Tensor, attack: nn.Module | None = None) -> dict:
+        residual = self.residual(cover, qr)
+        stego = (cover + residual).clamp(0, 1)
+        stego_8bit = quantize_8bit(stego)
+        received = attack(stego_8bit) if attack is not None else stego_8bit
+        return {"residual": residual, "stego": stego_8bit, "received": received, "logits": self.logits(received)}
+
+    # -- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def embed(self, cover: torch.Tensor, qr: torch.Tensor) -> torch.Tensor:
+        """cover [B,3,H,W], qr [B,1,P,P] -> stego [B,3,H,W] in [0,1] (float; round when saving)."""
+        was = self.training
+        self.eval()
+        try:
+            return (cover + self.residual(cover, qr)).clamp(0, 1)
+        finally:
+            self.train(was)
+
+    @torch.no_grad()
+    def extract(self, stego: torch.Tensor) -> torch.Tensor:
+        """stego [B,3,H,W] -> probability that each pixel of the QR image is light, [B,1,P,P]."""
+        was = self.training
+        self.eval()
+        try:
+            return torch.sigmoid(self.logits(stego))
+        finally:
+            self.train(was)

@@ -1,0 +1,231 @@
+"""Text <-> QR code: generation (segno), rendering at a model's processing size, reading (zxing-cpp).
+
+Convention of the rendered QR image: float32 in [0, 1], 1.0 = light module, 0.0 = dark module,
+a square of ``size`` x ``size`` pixels holding the code *and* its quiet zone of ``border`` modules.
+Module ``i`` covers pixels ``floor(i*size/n) .. floor((i+1)*size/n)-1`` where ``n`` is the number of
+modules including the quiet zone, so any version fits any size without rounding the code away.
+
+Because the code sits at a known place and size, the reader does not have to find it: it
+averages the network's output on the module grid, forces the fixed function patterns (finders,
+timing, alignment, dark module) and hands a clean, re-rendered code to zxing-cpp.
+"""
+from __future__ import annotations
+
+import random
+import string
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import CapacityError, InputError
+
+ECC_LEVELS = ("L", "M", "Q", "H")
+# Byte-mode capacity (characters of 8 bits) per version 1..10 and ECC level (ISO/IEC 18004 table 7).
+BYTE_CAPACITY = {
+    "L": [17, 32, 53, 78, 106, 134, 154, 192, 230, 271],
+    "M": [14, 26, 42, 62, 84, 106, 122, 152, 180, 213],
+    "Q": [11, 20, 32, 46, 60, 74, 86, 108, 130, 151],
+    "H": [7, 14, 24, 34, 44, 58, 64, 84, 98, 119],
+}
+# Centres of alignment patterns per version (ISO/IEC 18004 annex E), versions 1..10.
+ALIGNMENT_CENTRES = {1: [], 2: [6, 18], 3: [6, 22], 4: [6, 26], 5: [6, 30], 6: [6, 34],
+                     7: [6, 22, 38], 8: [6, 24, 42], 9: [6, 26, 46], 10: [6, 28, 50]}
+
+
+@dataclass(frozen=True)
+class QRSpec:
+    """What a model carries: QR versions ``1..max_version`` drawn with ``border`` quiet modules."""
+
+    max_version: int = 4
+    border: int = 2
+
+    def capacity(self, ecc: str = "M") -> int:
+        """Bytes of text that fit (byte mode) at this ECC level."""
+        return BYTE_CAPACITY[_ecc(ecc)][self.max_version - 1]
+
+    def modules(self, version: int) -> int:
+        """Modules across, quiet zone included."""
+        return 17 + 4 * version + 2 * self.border
+
+
+@dataclass
+class QRCode:
+    text: str
+    version: int
+    ecc: str
+    matrix: np.ndarray  # bool [m, m], True = dark, no quiet zone
+
+
+def _ecc(ecc: str) -> str:
+    e = str(ecc).upper()
+    if e not in ECC_LEVELS:
+        raise InputError(f"unknown ECC level '{ecc}': use one of L, M, Q, H")
+    return e
+
+
+def encode_text(text: str, ecc: str = "M", spec: QRSpec = QRSpec()) -> QRCode:
+    """Make the smallest QR code (version <= spec.max_version) holding ``text`` at level ``ecc``.
+
+    segno raises the ECC level for free when the chosen version has room left.
+    """
+    import segno
+
+    ecc = _ecc(ecc)
+    if not isinstance(text, str) or text == "":
+        raise InputError("the text to hide is empty")
+    try:
+        qr = segno.make_qr(text, error=ecc.lower(), boost_error=True)
+    except segno.DataOverflowError:
+        qr = None
+    except ValueError as e:
+        raise InputError(f"cannot encode text as a QR code: {e}") from None
+    if qr is None or qr.version > spec.max_version:
+        n = len(text.encode("utf-8"))
+        raise CapacityError(
+            f"text too long: {len(text)} characters ({n} bytes); this model carries QR versions 1-"
+            f"{spec.max_version}, at most {spec.capacity(ecc)} bytes at ECC {ecc} "
+            f"({spec.capacity('L')} at ECC L)")
+    m = np.array(qr.matrix, dtype=np.uint8) > 0
+    return QRCode(text=text, version=int(qr.version), ecc=str(qr.error).upper(), matrix=m)
+
+
+def pixel_to_module(size: int, n: int) -> np.ndarray:
+    """Index of the module (0..n-1) that each of ``size`` pixels falls into."""
+    return (np.arange(size) * n) // size
+
+
+def render_matrix(matrix: np.ndarray, size: int, border: int = 2) -> np.ndarray:
+    """Bool module matrix (True = dark) -> float32 [size, size] image, 1 = light, quiet zone added."""
+    m = np.pad(np.asarray(matrix, dtype=bool), border, constant_values=False)
+    idx = pixel_to_module(size, m.shape[0])
+    return np.where(m[np.ix_(idx, idx)], 0.0, 1.0).astype(np.float32)
+
+
+def sampling_matrix(size: int, n: int, inner: float = 0.6) -> np.ndarray:
+    """Averaging weights A [n, size]: ``A @ img @ A.T`` is the mean over each module's centre.
+
+    Only pixels whose centre lies in the middle ``inner`` fraction of a module count, so blur
+    across module edges does not leak into the estimate.
+    """
+    centres = (np.arange(size) + 0.5) * n / size          # pixel centre in module units
+    mod = np.floor(centres).astype(int)
+    frac = centres - mod
+    keep = np.abs(frac - 0.5) <= inner / 2 + 1e-9
+    A = np.zeros((n, size), dtype=np.float32)
+    A[mod[keep], np.arange(size)[keep]] = 1.0
+    empty = A.sum(1) == 0                                   # tiny modules: fall back to all pixels
+    if empty.any():
+        A[mod, np.arange(size)] = np.where(empty[mod], 1.0, A[mod, np.arange(size)])
+    return A / A.sum(1, keepdims=True)
+
+
+def function_patterns(version: int) -> tuple[np.ndarray, np.ndarray]:
+    """(mask, dark) of the modules fixed by the standard for ``version`` (no quiet zone).
+
+    Covers finder patterns with separators, timing patterns, alignment patterns and the dark module.
+    """
+    m = 17 + 4 * version
+    mask = np.zeros((m, m), bool)
+    dark = np.zeros((m, m), bool)
+    finder = np.ones((7, 7), bool)
+    finder[1:6, 1:6] = False
+    finder[2:5, 2:5] = True
+    for r, c in ((0, 0), (0, m - 7), (m - 7, 0)):
+        r0, r1 = max(r - 1, 0), min(r + 8, m)
+        c0, c1 = max(c - 1, 0), min(c + 8, m)
+        mask[r0:r1, c0:c1] = True                             # separator is light
+        dark[r:r + 7, c:c + 7] = finder
+    t = np.arange(8, m - 8)
+    mask[6, t] = True
+    dark[6, t] = t % 2 == 0
+    mask[t, 6] = True
+    dark[t, 6] = t % 2 == 0
+    centres = ALIGNMENT_CENTRES[version]
+    align = np.ones((5, 5), bool)
+    align[1:4, 1:4] = False
+    align[2, 2] = True
+    for r in centres:
+        for c in centres:
+            if (r < 9 and c < 9) or (r < 9 and c > m - 10) or (r > m - 10 and c < 9):
+                continue
+            mask[r - 2:r + 3, c - 2:c + 3] = True
+            dark[r - 2:r + 3, c - 2:c + 3] = align
+    mask[4 * version + 9, 8] = True
+    dark[4 * version + 9, 8] = True
+    return mask, dark
+
+
+def decode_qr_image(img: np.ndarray) -> str | None:
+    """Read a QR code from a greyscale uint8 or [0,1] float image with zxing-cpp; None if none."""
+    import zxingcpp
+
+    a = np.asarray(img)
+    if a.dtype != np.uint8:
+        a = np.clip(np.round(a * 255.0), 0, 255).astype(np.uint8)
+    try:
+        res = zxingcpp.read_barcodes(np.ascontiguousarray(a), formats=zxingcpp.BarcodeFormat.QRCode)
+    except Exception:  # zxing raises on degenerate input; treat as unreadable
+        return None
+    for r in res:
+        if r.valid if hasattr(r, "valid") else True:
+            return r.text
+    return None
+
+
+def clean_code_image(modules_dark: np.ndarray, scale: int = 4, quiet: int = 4) -> np.ndarray:
+    """Render a module matrix (no quiet zone) as a crisp uint8 code for the reader."""
+    m = np.pad(modules_dark, quiet, constant_values=False)
+    return np.where(np.kron(m, np.ones((scale, scale), bool)), 0, 255).astype(np.uint8)
+
+
+def read_from_probabilities(prob_light: np.ndarray, spec: QRSpec = QRSpec()) -> tuple[str | None, np.ndarray]:
+    """Recover text from a network's per-pixel probability that each pixel is a light module.
+
+    Tries every version the model carries: sample the grid, force the function patterns,
+    re-render a clean code and let zxing-cpp apply the error correction. Falls back to reading
+    the thresholded image as it is. Returns (text or None, best-guess QR image in [0, 1]).
+    """
+    p = np.asarray(prob_light, dtype=np.float32)
+    size = p.shape[0]
+    best_img = None
+    best_margin = -1.0
+    for v in range(1, spec.max_version + 1):
+        n = spec.modules(v)
+        A = sampling_matrix(size, n)
+        mod = A @ p @ A.T
+        inner = mod[spec.border:n - spec.border, spec.border:n - spec.border]
+        dark = inner < 0.5
+        mask, fixed = function_patterns(v)
+        agree = float((dark[mask] == fixed[mask]).mean())   # how well this version's grid fits
+        dark = np.where(mask, fixed, dark)
+        text = decode_qr_image(clean_code_image(dark))
+        if text is not None:
+            return text, render_matrix(dark, size, spec.border)
+        if agree > best_margin:
+            best_margin, best_img = agree, render_matrix(dark, size, spec.border)
+    raw = (p >= 0.5).astype(np.uint8) * 255
+    text = decode_qr_image(np.pad(raw, size // 8, constant_values=255))
+    return text, (best_img if best_img is not None else raw / 255.0)
+
+
+def random_text(rng: random.Random, max_len: int, min_len: int = 1) -> str:
+    """A random text for training and evaluation: printable ASCII, digits-only or upper-case."""
+    n = rng.randint(min_len, max_len)
+    kind = rng.random()
+    if kind < 0.15:
+        alphabet = string.digits
+    elif kind < 0.3:
+        alphabet = string.ascii_uppercase + string.digits + " $%*+-./:"
+    else:
+        alphabet = string.ascii_letters + string.digits + string.punctuation + " "
+    return "".join(rng.choice(alphabet) for _ in range(n))
+
+
+def random_code(rng: random.Random, spec: QRSpec = QRSpec(), ecc_weights=(0.15, 0.55, 0.15, 0.15)) -> QRCode:
+    """A random QR code of any version the spec carries (text length uniform up to capacity)."""
+    ecc = rng.choices(ECC_LEVELS, weights=ecc_weights)[0]
+    while True:
+        try:
+            return encode_text(random_text(rng, spec.capacity(ecc)), ecc, spec)
+        except CapacityError:  # alphanumeric/numeric texts always fit; byte texts at the edge may not
+            continue

@@ -1,0 +1,92 @@
+"""The single source of truth for models: ``arch`` builders and ``arch.tag`` released weights.
+
+``arch`` is the code (a registered builder), ``tag`` the weights (a card in ``veil/cards`` plus a
+``.safetensors`` file in ``veil/weights``). ``qr_densenet`` alone means its default tag.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from importlib import resources
+from typing import Any
+
+from .errors import InputError
+
+_BUILDERS: dict[str, Callable[..., Any]] = {}
+
+# The model each task uses when the user names none.
+DEFAULTS = {"qr": "qr_densenet.default"}
+DEFAULT_TAG = "default"
+
+
+def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Decorator: register a builder under its function name (the ``arch``)."""
+    _BUILDERS[fn.__name__] = fn
+    return fn
+
+
+def _ensure_models_imported() -> None:
+    from . import models  # noqa: F401
+
+
+def list_archs() -> list[str]:
+    _ensure_models_imported()
+    return sorted(_BUILDERS)
+
+
+def _cards_dir():
+    return resources.files("veil") / "cards"
+
+
+def list_cards() -> list[dict]:
+    """Every released weight's card, sorted by name."""
+    cards = []
+    for f in _cards_dir().iterdir():
+        if f.name.endswith(".json"):
+            cards.append(json.loads(f.read_text()))
+    return sorted(cards, key=lambda c: c["name"])
+
+
+def list_models() -> list[str]:
+    """Names (``arch.tag``) of every model with released weights."""
+    return [c["name"] for c in list_cards()]
+
+
+def resolve_name(name: str | None, task: str = "qr") -> str:
+    if name is None:
+        return DEFAULTS[task]
+    name = name.strip()
+    return name if "." in name else f"{name}.{DEFAULT_TAG}"
+
+
+def get_card(name: str | None, task: str = "qr") -> dict:
+    full = resolve_name(name, task)
+    f = _cards_dir() / f"{full}.json"
+    if not f.is_file():
+        known = ", ".join(list_models()) or "none"
+        raise InputError(f"unknown model '{name}': released models are {known}")
+    card = json.loads(f.read_text())
+    if card.get("task", task) != task:
+        raise InputError(f"model '{full}' is a {card.get('task')} model, not a {task} model")
+    return card
+
+
+def create_model(arch: str, **kwargs: Any):
+    """Build an untrained model of ``arch`` with ``kwargs`` (training, tests)."""
+    _ensure_models_imported()
+    arch = arch.split(".")[0]
+    if arch not in _BUILDERS:
+        raise InputError(f"unknown architecture '{arch}': known are {', '.join(sorted(_BUILDERS))}")
+    return _BUILDERS[arch](**kwargs)
+
+
+def load_model(name: str | None = None, task: str = "qr"):
+    """Build a released model and load its weights (sha256-checked, strict); eval mode."""
+    from .weights import load_weights
+
+    card = get_card(name, task)
+    model = create_model(card["arch"], **card.get("kwargs", {}))
+    load_weights(model, card)
+    model.eval()
+    model.card = card
+    return model

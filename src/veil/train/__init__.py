@@ -1,0 +1,1 @@
+"""Training: config dataclasses, the engine (fit), checkpoints, post-training calibration."""

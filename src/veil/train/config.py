@@ -1,0 +1,65 @@
+"""Training configuration. Config flows one way: dataclass defaults -> recipe file (TOML) -> CLI flags.
+The resolved config is saved with every checkpoint and in the exported card.
+"""
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+
+
+@dataclass
+class QRTrainConfig:
+    arch: str = "qr_densenet"
+    tag: str = "default"
+    model: dict[str, Any] = field(default_factory=dict)   # builder kwargs
+    data: str | None = None        # folder of training photos; None = synthetic covers only
+    crop: int = 256                # training cover size (> processing size: train through the resize)
+    synthetic_prob: float = 0.2
+    batch: int = 16
+    steps: int = 2000
+    optimizer: str = "rmsprop"     # seed 000: RMSprop, lr 1e-3
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    decay_from: float = 0.7        # linear lr decay to 10% over the last 30% of steps
+    loss: str = "densenet"         # densenet (seed eq. 2) | baseline (seed eq. 1)
+    beta: float = 0.75
+    cover_weight: float = 1.0      # initial w_c
+    adaptive: bool = True          # balance w_c by the running module error rate
+    err_low: float = 0.002
+    err_high: float = 0.004
+    adapt_rate: float = 0.01
+    max_cover_weight: float = 1e6
+    qr_pool: int = 2000            # random QR codes generated up front and re-drawn
+    seed: int = 0
+    threads: int = 0               # 0 = torch default
+    log_every: int = 25
+    ckpt_every: int = 100
+    calibrate: bool = True
+    calib_samples: int = 256
+    calib_target: float = 0.995
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None) -> QRTrainConfig:
+    values: dict[str, Any] = {}
+    if recipe is not None:
+        p = Path(recipe)
+        if not p.is_file():
+            raise InputError(f"no such recipe: {p}")
+        try:
+            values.update(tomllib.loads(p.read_text()))
+        except tomllib.TOMLDecodeError as e:
+            raise InputError(f"bad recipe {p}: {e}") from None
+    values.update({k: v for k, v in (overrides or {}).items() if v is not None})
+    known = {f.name for f in dataclasses.fields(QRTrainConfig)}
+    unknown = set(values) - known
+    if unknown:
+        raise InputError(f"unknown config keys: {', '.join(sorted(unknown))}")
+    return QRTrainConfig(**values)

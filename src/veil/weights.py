@@ -1,0 +1,43 @@
+"""Weights are data: a state_dict in ``.safetensors``, found with importlib.resources, sha256-checked,
+loaded with ``strict=True``. Never pickles, never downloads.
+"""
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+from .errors import VeilError
+
+
+def sha256_file(path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def weights_path(card: dict) -> Path:
+    return Path(str(resources.files("veil") / "weights" / card["weights"]["file"]))
+
+
+def load_weights(model, card: dict) -> None:
+    from safetensors.torch import load_file
+
+    path = weights_path(card)
+    if not path.is_file():
+        raise VeilError(f"weights for {card['name']} are missing: {path}")
+    digest = sha256_file(path)
+    if digest != card["weights"]["sha256"]:
+        raise VeilError(f"weights for {card['name']} are corrupt: sha256 {digest[:12]}... does not match its card")
+    model.load_state_dict(load_file(str(path)), strict=True)
+
+
+def save_weights(model, path) -> str:
+    """Save ``model.state_dict()`` as safetensors; return its sha256."""
+    from safetensors.torch import save_file
+
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    save_file(state, str(path))
+    return sha256_file(path)

@@ -1,0 +1,76 @@
+"""Contract tests generated from the registry: every architecture, at tiny size."""
+import pytest
+import torch
+
+from veil.registry import create_model, list_archs
+
+TINY = {
+    "qr_densenet": dict(processing_size=64, first=8, growth=4, down=(1, 1, 1, 1, 1), bottleneck=1, dec_width=8,
+                        dec_dilations=(1, 2)),
+    "qr_baseline": dict(processing_size=64),
+}
+
+
+def test_every_arch_has_a_tiny_config():
+    assert set(list_archs()) == set(TINY)
+
+
+@pytest.fixture(params=sorted(TINY))
+def model(request):
+    torch.manual_seed(0)
+    return create_model(request.param, **TINY[request.param])
+
+
+def test_forward_shapes_gradients_no_nan(model):
+    model.train()
+    p = model.processing_size
+    cover = torch.rand(2, 3, 96, 80)
+    qr = (torch.rand(2, 1, p, p) > 0.5).float()
+    out = model(cover, qr)
+    assert out["stego"].shape == cover.shape
+    assert out["residual"].shape == cover.shape
+    assert out["logits"].shape == (2, 1, p, p)
+    for k, v in out.items():
+        assert torch.isfinite(v).all(), k
+    # stego is on the 8-bit grid
+    s = out["stego"].detach() * 255
+    assert torch.allclose(s, s.round(), atol=1e-3)
+    loss = out["logits"].mean() + out["residual"].abs().mean()
+    loss.backward()
+    for name, prm in model.named_parameters():
+        assert prm.grad is not None, f"no gradient reaches {name}"
+        assert torch.isfinite(prm.grad).all(), name
+    assert sum(float(prm.grad.abs().sum()) for prm in model.parameters()) > 0
+
+
+@pytest.mark.parametrize("hw", [(64, 64), (97, 150), (300, 41 * 3)])
+def test_embed_extract_any_size(model, hw):
+    p = model.processing_size
+    cover = torch.rand(1, 3, *hw)
+    qr = torch.ones(1, 1, p, p)
+    stego = model.embed(cover, qr)
+    assert stego.shape == cover.shape
+    assert 0 <= float(stego.min()) and float(stego.max()) <= 1
+    prob = model.extract(stego)
+    assert prob.shape == (1, 1, p, p) and 0 <= float(prob.min()) and float(prob.max()) <= 1
+
+
+def test_inference_is_deterministic_and_keeps_train_mode(model):
+    model.train()
+    cover = torch.rand(1, 3, 80, 80)
+    qr = torch.zeros(1, 1, model.processing_size, model.processing_size)
+    a, b = model.embed(cover, qr), model.embed(cover, qr)
+    assert torch.equal(a, b)  # eval-mode batch norm and no dropout at inference
+    assert model.training
+
+
+def test_strength_scales_the_residual(model):
+    model.eval()
+    cover = torch.full((1, 3, 64, 64), 0.5)
+    qr = torch.zeros(1, 1, model.processing_size, model.processing_size)
+    with torch.no_grad():
+        r1 = model.residual(cover, qr)
+        model.strength.fill_(2.0)
+        r2 = model.residual(cover, qr)
+    assert float(r1.abs().max()) > 0
+    assert torch.allclose(r2, 2 * r1, atol=1e-5)

@@ -1,0 +1,85 @@
+"""Real round trips through the shipped weights: hide -> 8-bit PNG file -> reveal."""
+import numpy as np
+import pytest
+from PIL import Image
+
+import veil
+from veil.imaging import pil_to_tensor
+from veil.metrics import psnr
+
+from .conftest import photo_like
+
+MODELS = ["qr_densenet", "qr_baseline"]
+
+
+def test_default_model_round_trip_through_png(sample, tmp_path):
+    text = "meet me at the old bridge, 6pm"
+    stego = veil.hide_qr(sample, text)
+    assert stego.size == sample.size and stego.mode == "RGB"
+    p = tmp_path / "stego.png"
+    stego.save(p)
+    loaded = Image.open(p)
+    assert veil.reveal_qr(loaded) == text
+    assert psnr(pil_to_tensor(loaded), pil_to_tensor(sample)) > 40
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_every_shipped_model_round_trips(model, sample, tmp_path):
+    text = "veil 0123"
+    stego = veil.hide_qr(sample, text, model=model)
+    p = tmp_path / "s.png"
+    stego.save(p)
+    assert veil.reveal_qr(Image.open(p), model=model) == text
+
+
+@pytest.mark.parametrize("w,h", [(64, 64), (333, 200), (200, 777), (1920, 1080)])
+def test_any_cover_size(w, h, tmp_path):
+    cover = photo_like(w, h, seed=w + h)
+    text = f"size {w}x{h}"
+    stego = veil.hide_qr(cover, text)
+    assert stego.size == (w, h)
+    p = tmp_path / "s.png"
+    stego.save(p)
+    assert veil.reveal_qr(Image.open(p)) == text
+
+
+def test_longest_text_at_ecc_m(sample, tmp_path):
+    text = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMN"  # 50 characters: version 4
+    stego = veil.hide_qr(sample, text)
+    p = tmp_path / "s.png"
+    stego.save(p)
+    assert veil.reveal_qr(Image.open(p)) == text
+
+
+def test_rgba_cover_keeps_alpha_and_grey_cover_works(sample, tmp_path):
+    rgba = sample.convert("RGBA")
+    a = np.asarray(rgba).copy()
+    a[:40, :40, 3] = 0
+    rgba = Image.fromarray(a, "RGBA")
+    stego = veil.hide_qr(rgba, "alpha kept")
+    assert stego.mode == "RGBA"
+    assert np.array_equal(np.asarray(stego)[..., 3], a[..., 3])
+    p = tmp_path / "a.png"
+    stego.save(p)
+    assert veil.reveal_qr(Image.open(p)) == "alpha kept"
+    grey = sample.convert("L")
+    stego = veil.hide_qr(grey, "grey cover")
+    assert stego.mode == "RGB" and veil.reveal_qr(stego) == "grey cover"
+
+
+def test_clean_image_reveals_nothing(sample):
+    with pytest.raises(veil.RevealError):
+        veil.reveal_qr(sample)
+
+
+def test_api_rejects_bad_input(sample):
+    with pytest.raises(veil.InputError):
+        veil.hide_qr(sample, "")
+    with pytest.raises(veil.CapacityError, match="62 bytes"):
+        veil.hide_qr(sample, "x" * 100)
+    with pytest.raises(veil.InputError, match="too small"):
+        veil.hide_qr(sample.resize((40, 40)), "hi")
+    with pytest.raises(veil.InputError, match="PIL image"):
+        veil.hide_qr("not an image", "hi")
+    with pytest.raises(veil.InputError, match="unknown model"):
+        veil.hide_qr(sample, "hi", model="nope")
