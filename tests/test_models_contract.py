@@ -6,7 +6,7 @@ from veil.registry import create_model, list_archs
 
 TINY = {
     "qr_densenet": dict(processing_size=64, first=8, growth=4, down=(1, 1, 1, 1, 1), bottleneck=1, dec_width=8,
-                        dec_dilations=(1, 2)),
+                        dec_dilations=(1, 2), max_residual=0.04),
     "qr_baseline": dict(processing_size=64),
 }
 
@@ -62,6 +62,14 @@ def test_inference_is_deterministic_and_keeps_train_mode(model):
     a, b = model.embed(cover, qr), model.embed(cover, qr)
     assert torch.equal(a, b)  # eval-mode batch norm and no dropout at inference
     assert model.training
+
+
+def test_residual_bound():
+    torch.manual_seed(0)
+    m = create_model("qr_baseline", processing_size=64, max_residual=0.02).eval()
+    with torch.no_grad():
+        r = m.residual(torch.rand(1, 3, 64, 64), torch.rand(1, 1, 64, 64))
+    assert float(r.abs().max()) <= 0.02 + 1e-6
 
 
 def test_strength_scales_the_residual(model):

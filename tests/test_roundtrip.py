@@ -32,7 +32,7 @@ def test_every_shipped_model_round_trips(model, sample, tmp_path):
     assert veil.reveal_qr(Image.open(p), model=model) == text
 
 
-@pytest.mark.parametrize("w,h", [(64, 64), (333, 200), (200, 777), (1920, 1080)])
+@pytest.mark.parametrize("w,h", [(64, 64), (333, 200), (200, 777), (1920, 1080), (4096, 1024)])
 def test_any_cover_size(w, h, tmp_path):
     cover = photo_like(w, h, seed=w + h)
     text = f"size {w}x{h}"

@@ -35,6 +35,15 @@ def test_training_runs_exports_and_resumes(tmp_path, capsys):
     assert card["training"]["steps"] == 5
 
 
+def test_fine_tune_from_exported_weights(tmp_path):
+    first = tmp_path / "first"
+    assert _train(first, 2, ["--no-calibrate"]) == 0
+    w = first / "qr_densenet.default.safetensors"
+    second = tmp_path / "second"
+    assert _train(second, 1, ["--no-calibrate", "--init-from", str(w)]) == 0
+    assert json.loads((second / "config.json").read_text())["init_from"] == str(w)
+
+
 def test_training_is_seeded(tmp_path):
     logs = []
     for i in range(2):

@@ -152,9 +152,11 @@ def tensor_to_pil(t, alpha: Image.Image | None = None) -> Image.Image:
 
 # ----------------------------------------------------------------------------- tensor ops
 
-def quantize_8bit(x):
-    """Round to the 256 levels of an 8-bit file, with a straight-through gradient."""
-    q = x.clamp(0, 1).mul(255.0).round().div(255.0)
+def quantize_8bit(x, clip: bool = True):
+    """Round to the 256 levels of an 8-bit file (clipped to [0, 1] unless ``clip`` is False), with a
+    straight-through gradient."""
+    q = x.clamp(0, 1) if clip else x
+    q = q.mul(255.0).round().div(255.0)
     return x + (q - x).detach()
 
 

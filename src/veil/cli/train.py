@@ -15,6 +15,8 @@ def add_parser(sub) -> None:
     q.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
     q.add_argument("--tag", default=None)
     q.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
+    q.add_argument("--init-from", default=None, dest="init_from",
+                   help="start from released weights: a model name or a .safetensors file (fine-tuning)")
     q.add_argument("--steps", type=int, default=None)
     q.add_argument("--batch", type=int, default=None)
     q.add_argument("--crop", type=int, default=None)
@@ -38,7 +40,7 @@ def train_qr_cmd(args) -> int:
     from ..train.qr import train_qr
 
     overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "qr_pool",
-                                                "calib_samples")}
+                                                "calib_samples", "init_from")}
     if args.no_calibrate:
         overrides["calibrate"] = False
     cfg = load_config(args.config, overrides)

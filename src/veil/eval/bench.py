@@ -18,6 +18,7 @@ def add_parser(bsub) -> None:
     p = bsub.add_parser("qr", help="hide/reveal latency and peak memory")
     p.add_argument("--model", default=None)
     p.add_argument("--repeats", type=int, default=7)
+    p.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES), help="comma-separated WxH list")
     p.add_argument("--out", default="results/bench_qr.json")
     p.set_defaults(func=run)
 
@@ -59,9 +60,16 @@ def measure(model_name: str | None, w: int, h: int, repeats: int) -> dict:
 def run(args) -> int:
     from ..registry import get_card
 
+    from ..errors import InputError
+
     card = get_card(args.model)
+    try:
+        sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",")]
+        assert all(len(s) == 2 and min(s) >= 64 for s in sizes)
+    except (ValueError, AssertionError):
+        raise InputError(f"bad --sizes '{args.sizes}': use e.g. 256x256,1920x1080 (at least 64 px)") from None
     rows = []
-    for w, h in SIZES:
+    for w, h in sizes:
         code = (f"import json,sys; from veil.eval.bench import measure; "
                 f"print(json.dumps(measure({card['name']!r}, {w}, {h}, {args.repeats})))")
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)

@@ -88,7 +88,7 @@ def _covers(folders: list[str], rng: random.Random, crops: int, native: int):
             for _ in range(native):
                 yield f, "native", img
             for _ in range(crops):
-                side = rng.randint(256, min(w, h))
+                side = rng.randint(min(256, min(w, h)), min(w, h))
                 x, y = rng.randint(0, w - side), rng.randint(0, h - side)
                 yield f, "256", img.crop((x, y, x + side, y + side)).resize((256, 256), Image.LANCZOS)
 

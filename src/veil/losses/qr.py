@@ -1,5 +1,8 @@
 """Losses of the QR-hiding models.
 
+The cover term compares the cover with the intended stego image (rounded, not yet clipped to
+[0, 1]), so that clipped pixels keep a gradient.
+
 ``densenet`` (seed 000 eq. 2): L = w_c * |C - S|_1 + beta * L_qr, beta = 0.75, with L_qr the binary
 cross-entropy of the decoder's logits against the QR image (the seed uses L1 on the image; BCE
 gives usable gradients on saturated modules: a documented deviation). ``w_c`` starts at 1 (the
@@ -43,7 +46,7 @@ def module_error(logits: torch.Tensor, targets: list[torch.Tensor]) -> torch.Ten
 
 def qr_hiding_loss(out: dict, cover: torch.Tensor, qr: torch.Tensor, kind: str = "densenet",
                    cover_weight: float = 1.0, beta: float = 0.75) -> dict:
-    stego, logits = out["stego"], out["logits"]
+    stego, logits = out.get("intended", out["stego"]), out["logits"]
     if kind == "densenet":
         cover_term = (stego - cover).abs().mean()
         qr_term = F.binary_cross_entropy_with_logits(logits, qr)

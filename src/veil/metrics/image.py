@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 
 def _4d(x: torch.Tensor) -> torch.Tensor:
@@ -40,20 +39,23 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     """Structural similarity (Wang et al. 2004): 11x11 Gaussian window, sigma 1.5, K1 0.01, K2 0.03,
     per channel, on the valid region, averaged over channels and images. Range [-1, 1], 1 = identical.
     """
-    a, b = _4d(a).double(), _4d(b).double()
-    c = a.shape[1]
-    g = _gauss()
-    win = (g[:, None] * g[None, :]).expand(c, 1, 11, 11).contiguous()
+    # float32 filtering of centred images (agrees with float64 to about 1e-5); the separable window is
+    # applied as sums of shifted slices, several times faster than depthwise conv2d on a CPU
+    a, b = _4d(a).float() - 0.5, _4d(b).float() - 0.5
     if min(a.shape[-2:]) < 11:
         raise ValueError("ssim needs images of at least 11x11")
+    g = _gauss().tolist()
 
-    def filt(x):
-        return F.conv2d(x, win, groups=c)
+    def filt(x):  # 11x11 Gaussian window, valid region
+        h, w = x.shape[-2:]
+        y = sum(g[i] * x[..., i:h - 10 + i, :] for i in range(11))
+        return sum(g[i] * y[..., i:w - 10 + i] for i in range(11))
 
     mu_a, mu_b = filt(a), filt(b)
     saa = filt(a * a) - mu_a**2
     sbb = filt(b * b) - mu_b**2
     sab = filt(a * b) - mu_a * mu_b
+    mu_a, mu_b = mu_a + 0.5, mu_b + 0.5  # back to [0, 1] means (variances do not move with the shift)
     c1, c2 = 0.01**2, 0.03**2
     m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
-    return float(m.mean())
+    return float(m.double().mean())

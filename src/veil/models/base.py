@@ -21,8 +21,11 @@ from ..payloads.qr import QRSpec
 
 class QRStegoModel(nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, processing_size: int = 128,
-                 max_version: int = 4, border: int = 2):
+                 max_version: int = 4, border: int = 2, max_residual: float = 0.0):
         super().__init__()
+        # Soft bound on the residual at the processing size (tanh), 0 = unbounded. Keeps training out of
+        # the "loud code" minimum where the QR is painted over the cover and never fades.
+        self.max_residual = float(max_residual)
         self.encoder = encoder
         self.decoder = decoder
         self.processing_size = int(processing_size)
@@ -35,6 +38,8 @@ class QRStegoModel(nn.Module):
         """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W] (already scaled by strength)."""
         p = self.processing_size
         r = self.encoder(resize(cover, p), qr)
+        if self.max_residual > 0:
+            r = self.max_residual * torch.tanh(r / self.max_residual)
         return resize(r, cover.shape[-2:]) * self.strength
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
@@ -44,10 +49,14 @@ class QRStegoModel(nn.Module):
     # -- training ------------------------------------------------------------------------------
     def forward(self, cover: torch.Tensor, qr: torch.Tensor, attack: nn.Module | None = None) -> dict:
         residual = self.residual(cover, qr)
-        stego = (cover + residual).clamp(0, 1)
-        stego_8bit = quantize_8bit(stego)
+        intended = cover + residual
+        # What the file holds: clipped to [0, 1] and rounded to 8 bits (straight-through rounding).
+        stego_8bit = quantize_8bit(intended.clamp(0, 1))
         received = attack(stego_8bit) if attack is not None else stego_8bit
-        return {"residual": residual, "stego": stego_8bit, "received": received, "logits": self.logits(received)}
+        # The cover loss reads "intended" (rounded, not clipped): a clipped pixel still feels the pull back
+        # into range, otherwise training can stay stuck at a loud, saturated residual.
+        return {"residual": residual, "intended": quantize_8bit(intended, clip=False), "stego": stego_8bit,
+                "received": received, "logits": self.logits(received)}
 
     # -- inference -----------------------------------------------------------------------------
     @torch.no_grad()

@@ -23,7 +23,7 @@ DEVIATIONS = [
     "seed's model was trained on float outputs and failed after an 8-bit save (its Fig. 8).",
     "Residual gain calibrated after training, as for every veil QR model.",
     "The weight of the cover term is balanced by the running module error (starting at 0.01), as for "
-    "qr_densenet, instead of a fixed 1:1: so that the comparison isolates the architecture.",
+    "qr_densenet, instead of a fixed 1:1 loss: so that the comparison isolates the architecture.",
 ]
 
 
@@ -61,8 +61,8 @@ class BaselineDecoder(nn.Module):
 
 
 @register_model
-def qr_baseline(processing_size: int = 128, max_version: int = 4, border: int = 2,
+def qr_baseline(processing_size: int = 128, max_version: int = 4, border: int = 2, max_residual: float = 0.0,
                 branch: Sequence[int] = (16, 16), merged: Sequence[int] = (16, 16, 8, 8),
                 dec_widths: Sequence[int] = (16, 16, 8, 8, 3, 3)) -> QRStegoModel:
     return QRStegoModel(BaselineEncoder(tuple(branch), tuple(merged)), BaselineDecoder(tuple(dec_widths)),
-                        processing_size, max_version, border)
+                        processing_size, max_version, border, max_residual)

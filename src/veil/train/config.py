@@ -17,6 +17,7 @@ class QRTrainConfig:
     arch: str = "qr_densenet"
     tag: str = "default"
     model: dict[str, Any] = field(default_factory=dict)   # builder kwargs
+    init_from: str | None = None   # start from released weights (a model name or a .safetensors path)
     data: str | None = None        # folder of training photos; None = synthetic covers only
     crop: int = 256                # training cover size (> processing size: train through the resize)
     synthetic_prob: float = 0.2

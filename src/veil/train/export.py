@@ -46,12 +46,13 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
     return card
 
 
-def release(out: Path, name: str, keep_metrics: bool = True) -> None:
-    """Copy an exported weight and card into the package (veil/weights, veil/cards)."""
+def release(out: Path, name: str) -> None:
+    """Copy an exported weight and card into the package (veil/weights, veil/cards).
+
+    The card's metrics start empty: new weights are measured anew with `veil eval qr --card`.
+    """
     pkg = package_dir()
     card = json.loads((out / f"{name}.json").read_text())
     dst_card = pkg / "cards" / f"{name}.json"
-    if keep_metrics and dst_card.is_file():  # metrics come from `veil eval qr --card`; new weights reset them
-        card["metrics"] = {}
     shutil.copy2(out / card["weights"]["file"], pkg / "weights" / card["weights"]["file"])
     dst_card.write_text(json.dumps(card, indent=1) + "\n")

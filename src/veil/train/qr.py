@@ -51,6 +51,20 @@ def _lr_at(cfg: QRTrainConfig, step: int) -> float:
     return cfg.lr * (1 - 0.9 * frac)
 
 
+def _init_weights(model, source: str) -> None:
+    """Load released weights (model name) or a .safetensors file into ``model`` (strict), strength reset to 1."""
+    from safetensors.torch import load_file
+
+    from ..registry import get_card
+    from ..weights import load_weights
+
+    if source.endswith(".safetensors"):
+        model.load_state_dict(load_file(source), strict=True)
+    else:
+        load_weights(model, get_card(source))
+    model.strength.fill_(1.0)
+
+
 def make_optimizer(cfg: QRTrainConfig, params):
     if cfg.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -69,6 +83,9 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.arch, **cfg.model)
+    if cfg.init_from and not (resume and (out / "last.pt").is_file()):
+        _init_weights(model, cfg.init_from)
+        log(f"initialised from {cfg.init_from}")
     opt = make_optimizer(cfg, model.parameters())
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": 0.5, "wall": 0.0}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed)

@@ -1,0 +1,42 @@
+"""`veil eval qr`, `veil bench qr` and `veil demo` through the real entry point, at small size."""
+import json
+
+from veil.cli.main import main
+
+from .conftest import photo_like
+
+
+def test_eval_qr_writes_results(tmp_path, capsys):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    for i in range(2):
+        photo_like(400, 300, seed=i).save(imgs / f"p{i}.png")
+    out = tmp_path / "r.json"
+    code = main(["eval", "qr", "--images", str(imgs), "--crops", "2", "--native", "1", "--out", str(out)])
+    assert code == 0
+    res = json.loads(out.read_text())
+    assert res["overall"]["n"] == 6
+    assert res["by_size"]["256"]["n"] == 4 and res["by_size"]["native"]["n"] == 2
+    for key in ("success", "psnr_mean", "ssim_mean", "mae_mean", "module_accuracy"):
+        assert key in res["overall"]
+    assert 0 <= res["overall"]["success"] <= 1
+    assert res["by_category"]["flat"]["n"] + res["by_category"]["sharp"]["n"] == 6
+    assert "exact text" in capsys.readouterr().out
+
+
+def test_eval_missing_folder_is_exit_2(tmp_path, capsys):
+    assert main(["eval", "qr", "--images", str(tmp_path / "none"), "--out", str(tmp_path / "r.json")]) == 2
+
+
+def test_bench_writes_json(tmp_path):
+    out = tmp_path / "b.json"
+    assert main(["bench", "qr", "--sizes", "256x256", "--repeats", "1", "--out", str(out)]) == 0
+    row = json.loads(out.read_text())["results"][0]
+    assert row["size"] == "256x256" and row["hide_s"] > 0 and row["peak_rss_mb"] > 0 and row["revealed_ok"] == 1
+
+
+def test_demo_prints_both_texts_and_psnr(capsys):
+    assert main(["demo"]) == 0
+    out = capsys.readouterr().out
+    assert "hidden    : veil: hidden in plain sight" in out
+    assert "revealed  : veil: hidden in plain sight" in out and "PSNR" in out

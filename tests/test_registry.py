@@ -1,0 +1,39 @@
+import json
+
+import pytest
+
+import veil
+from veil.errors import InputError, VeilError
+from veil.registry import DEFAULTS, get_card, list_cards, resolve_name
+from veil.weights import load_weights, sha256_file, weights_path
+
+
+def test_names_resolve():
+    assert resolve_name(None) == DEFAULTS["qr"] == "qr_densenet.default"
+    assert resolve_name("qr_baseline") == "qr_baseline.default"
+    assert resolve_name("qr_densenet.default") == "qr_densenet.default"
+
+
+def test_every_card_is_complete_and_its_weights_match():
+    cards = list_cards()
+    assert {c["name"] for c in cards} >= {"qr_densenet.default", "qr_baseline.default"}
+    for c in cards:
+        for key in ("arch", "tag", "kwargs", "processing_size", "payload", "weights", "training", "deviations"):
+            assert key in c, (c["name"], key)
+        assert sha256_file(weights_path(c)) == c["weights"]["sha256"]
+        assert "command" in c["training"] and c["training"]["wall_time_s"] > 0
+        assert c["weights"]["bytes"] < 20e6  # small enough to ship in the package
+
+
+def test_load_model_is_strict_and_checks_the_hash(tmp_path, monkeypatch):
+    m = veil.load_model("qr_densenet")
+    assert not m.training and float(m.strength) > 0
+    card = json.loads(json.dumps(get_card("qr_densenet")))
+    card["weights"]["sha256"] = "0" * 64
+    with pytest.raises(VeilError, match="corrupt"):
+        load_weights(m, card)
+
+
+def test_unknown_model():
+    with pytest.raises(InputError, match="released models are"):
+        get_card("qr_nothing")
