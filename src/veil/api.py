@@ -63,6 +63,9 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
     alpha) image of the cover's size. Save it losslessly (PNG)."""
     image = _check_image(image, "cover")
     m = get_model(model, "qr")
+    # The residual is computed at the processing size; smaller covers would need upscaling, which the
+    # released models were not trained for (measured: 0/20 texts back at 64 and 80 px).
+    check_size(image, min_side=m.processing_size, what="cover")
     code = encode_text(text, ecc, m.spec)
     rgb, alpha = split_alpha(image)
     stego = hide_qr_tensor(pil_to_tensor(rgb), [code], m)
