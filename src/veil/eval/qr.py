@@ -27,7 +27,7 @@ def add_parser(esub) -> None:
     p.add_argument("--images", nargs="+", required=True, help="folder(s) of photos never used in training")
     p.add_argument("--model", action="append", default=None, help="model name (repeatable); default: the default")
     p.add_argument("--crops", type=int, default=24, help="random 256x256 crops per photo")
-    p.add_argument("--native", type=int, default=4, help="texts hidden at the photo's native size, per photo")
+    p.add_argument("--native", type=int, default=2, help="texts hidden at the photo's native size, per photo")
     p.add_argument("--max-len", type=int, default=32, help="longest random text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
@@ -93,7 +93,7 @@ def _covers(folders: list[str], rng: random.Random, crops: int, native: int):
                 yield f, "256", img.crop((x, y, x + side, y + side)).resize((256, 256), Image.LANCZOS)
 
 
-def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native: int = 4, max_len: int = 32,
+def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native: int = 2, max_len: int = 32,
              seed: int = 0, log=print) -> dict:
     import torch
 
