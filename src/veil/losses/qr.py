@@ -5,8 +5,9 @@ The cover term compares the cover with the intended stego image (rounded, not ye
 
 ``densenet`` (seed 000 eq. 2): L = w_c * |C - S|_1 + beta * L_qr, beta = 0.75, with L_qr the binary
 cross-entropy of the decoder's logits against the QR image (the seed uses L1 on the image; BCE
-gives usable gradients on saturated modules: a documented deviation). ``w_c`` starts at 1 (the
-seed) and is balanced during training by the module error rate (veil.train.engine).
+gives usable gradients on saturated modules: a documented deviation). ``w_c`` starts where the
+recipe says (0.01 for the released weights; the seed's 1 left the decoder unable to learn) and is
+balanced during training by the module error rate (veil.train.qr).
 ``baseline`` (seed 000 eq. 1): L = |C - S|_2^2 + |Q - Q'|_2^2; the weight decay term of eq. 1 is
 the optimiser's ``weight_decay``.
 """
@@ -46,7 +47,7 @@ def module_error(logits: torch.Tensor, targets: list[torch.Tensor]) -> torch.Ten
 
 def qr_hiding_loss(out: dict, cover: torch.Tensor, qr: torch.Tensor, kind: str = "densenet",
                    cover_weight: float = 1.0, beta: float = 0.75) -> dict:
-    stego, logits = out.get("intended", out["stego"]), out["logits"]
+    stego, logits = out["intended"], out["logits"]
     if kind == "densenet":
         cover_term = (stego - cover).abs().mean()
         qr_term = F.binary_cross_entropy_with_logits(logits, qr)

@@ -107,12 +107,13 @@ class ConvStackDecoder(nn.Module):
 
 
 @register_model
-def qr_densenet(processing_size: int = 128, max_version: int = 4, border: int = 2, max_residual: float = 0.0, first: int = 32,
+def qr_densenet(processing_size: int = 128, max_version: int = 4, border: int = 2, max_residual: float = 0.0,
+                first: int = 32,
                 growth: int = 12, down: Sequence[int] = (2, 2, 2, 2, 2), bottleneck: int = 3,
                 dropout: float = 0.2, dec_width: int = 48, dec_dilations: Sequence[int] = (1, 2, 4, 2, 1),
-                s2d: int = 2, dec_s2d: int | None = None) -> QRStegoModel:
+                s2d: int = 2) -> QRStegoModel:
     if processing_size % (s2d * 2 ** len(down)):
         raise ValueError(f"processing_size {processing_size} must be divisible by {s2d * 2 ** len(down)}")
     enc = TiramisuEncoder(first, growth, tuple(down), bottleneck, dropout, s2d)
-    dec = ConvStackDecoder(dec_width, tuple(dec_dilations), dec_s2d or s2d)
+    dec = ConvStackDecoder(dec_width, tuple(dec_dilations), s2d)
     return QRStegoModel(enc, dec, processing_size, max_version, border, max_residual)
