@@ -82,3 +82,14 @@ def test_strength_scales_the_residual(model):
         r2 = model.residual(cover, qr)
     assert float(r1.abs().max()) > 0
     assert torch.allclose(r2, 2 * r1, atol=1e-5)
+
+
+def test_embed_same_for_channels_last_and_contiguous(model):
+    """Images read from files are channels-last tensors; hiding must not depend on the memory layout."""
+    torch.manual_seed(1)
+    cover = torch.rand(1, 3, 96, 160)
+    qr = (torch.rand(1, 1, model.processing_size, model.processing_size) > 0.5).float()
+    a = model.embed(cover, qr)
+    b = model.embed(cover.contiguous(memory_format=torch.channels_last), qr)
+    assert a.shape == b.shape == cover.shape
+    assert torch.allclose(a, b, atol=1e-6)

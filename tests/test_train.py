@@ -58,3 +58,44 @@ def test_bad_recipe_is_one_line_error(tmp_path, capsys):
     bad.write_text("stepz = 3\n")
     assert main(["train", "qr", "--config", str(bad), "--data", "synthetic", "--out", str(tmp_path / "o")]) == 2
     assert "unknown config keys: stepz" in capsys.readouterr().err
+
+
+def test_recipe_with_cover_sizes_and_partial_init(tmp_path):
+    """A TOML recipe: covers drawn from several sizes (the card records the smallest), and a fine-tune that
+    loads only the encoder of an earlier run."""
+    first = tmp_path / "first"
+    assert _train(first, 1, ["--no-calibrate"]) == 0
+    donor = load_file(str(first / "qr_densenet.default.safetensors"))
+    recipe = tmp_path / "r.toml"
+    recipe.write_text(f'arch = "qr_densenet"\ntag = "small"\ncrop_sizes = [64, 128]\nsynthetic_prob = 1.0\n'
+                      f'init_from = "{first / "qr_densenet.default.safetensors"}"\ninit_only = ["encoder."]\n'
+                      f'[model]\ndropout = 0.0\n')
+    out = tmp_path / "second"
+    assert main(["train", "qr", "--config", str(recipe), "--data", "synthetic", "--steps", "2", "--batch", "2",
+                 "--qr-pool", "4", "--no-calibrate", "--out", str(out), "--no-progress"]) == 0
+    card = json.loads((out / "qr_densenet.small.json").read_text())
+    assert card["min_cover_side"] == 64
+    assert card["training"]["config"]["crop_sizes"] == [64, 128]
+    # the run starts from the donor's encoder only: its decoder is new (and both moved by 2 steps)
+    got = load_file(str(out / "qr_densenet.small.safetensors"))
+    assert set(got) == set(donor)
+
+
+def test_partial_init_loads_exactly_the_prefix(tmp_path):
+    import torch
+
+    from veil.registry import create_model
+    from veil.train.qr import _init_weights
+
+    a = create_model("qr_densenet", processing_size=64)
+    b = create_model("qr_densenet", processing_size=64)
+    with torch.no_grad():
+        for p in a.parameters():
+            p.add_(1.0)
+    path = str(tmp_path / "a.safetensors")
+    from safetensors.torch import save_file
+    save_file({k: v.contiguous() for k, v in a.state_dict().items()}, path)
+    _init_weights(b, path, ["encoder."], log=lambda m: None)
+    sa, sb = a.state_dict(), b.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa if k.startswith("encoder."))
+    assert not all(torch.equal(sa[k], sb[k]) for k in sa if k.startswith("decoder.") and sa[k].is_floating_point())

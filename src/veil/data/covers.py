@@ -24,10 +24,14 @@ class CoverSampler:
 
     folder: a folder of photos, or None for synthetic covers only (tests, smoke runs).
     synthetic_prob: share of synthetic sharp-edge covers in each batch.
+    sizes: optional list of crop sizes; each batch then takes one of them at random (covers smaller
+    and larger than the processing size train both directions of the resize).
     """
 
-    def __init__(self, folder: str | Path | None, crop: int = 256, synthetic_prob: float = 0.2, seed: int = 0):
-        self.crop = crop
+    def __init__(self, folder: str | Path | None, crop: int = 256, synthetic_prob: float = 0.2, seed: int = 0,
+                 sizes: list[int] | None = None):
+        self.sizes = [int(s) for s in sizes] if sizes else [int(crop)]
+        self.crop = self.sizes[0]
         self.synthetic_prob = synthetic_prob if folder is not None else 1.0
         self.rng = random.Random(seed)
         self.photos: list[np.ndarray] = []
@@ -37,13 +41,14 @@ class CoverSampler:
                 raise FileNotFoundError(f"no images in {folder}: run `make data` first")
             for f in files:
                 img = Image.open(f).convert("RGB")
-                if min(img.size) >= crop:
+                if min(img.size) >= min(self.sizes):
                     self.photos.append(np.asarray(img))
 
     def _photo_crop(self) -> np.ndarray:
         a = self.photos[self.rng.randrange(len(self.photos))]
         h, w = a.shape[:2]
-        side = int(round(np.exp(self.rng.uniform(np.log(self.crop), np.log(min(h, w))))))
+        lo = min(self.crop, min(h, w))   # a photo smaller than the crop is taken whole and enlarged
+        side = int(round(np.exp(self.rng.uniform(np.log(lo), np.log(min(h, w))))))
         y, x = self.rng.randint(0, h - side), self.rng.randint(0, w - side)
         patch = Image.fromarray(a[y:y + side, x:x + side])
         if side != self.crop:
@@ -51,6 +56,8 @@ class CoverSampler:
         return np.asarray(patch)
 
     def sample(self, n: int):
+        if len(self.sizes) > 1:
+            self.crop = self.sizes[self.rng.randrange(len(self.sizes))]
         out = np.empty((n, self.crop, self.crop, 3), np.uint8)
         for i in range(n):
             if not self.photos or self.rng.random() < self.synthetic_prob:

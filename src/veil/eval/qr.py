@@ -1,9 +1,10 @@
 """``veil eval qr``: run QR models over photos they never trained on, as a user would.
 
 Each sample: a random text (1..max-len characters, ECC M) is hidden through the public API, the
-stego image is saved to a real PNG file and read back, then revealed. Two sizes per photo: random
-256x256 crops, and the photo at its native size (long side capped at 1920 px). Reported overall,
-per size, and split into flat and sharp-edge covers (edge density, see ``edge_density``).
+stego image is saved to a real PNG file and read back, then revealed. Sizes per photo: random
+256x256 crops, the photo at its native size (long side capped at 1920 px), and small crops of 64 to
+127 px (below the processing size). "overall" and the flat/sharp split (edge density, see
+``edge_density``) cover the 256 px and native samples; small covers are reported on their own.
 """
 from __future__ import annotations
 
@@ -28,6 +29,7 @@ def add_parser(esub) -> None:
     p.add_argument("--model", action="append", default=None, help="model name (repeatable); default: the default")
     p.add_argument("--crops", type=int, default=24, help="random 256x256 crops per photo")
     p.add_argument("--native", type=int, default=2, help="texts hidden at the photo's native size, per photo")
+    p.add_argument("--small", type=int, default=4, help="random crops of 64-127 px per photo (reported apart)")
     p.add_argument("--max-len", type=int, default=32, help="longest random text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
@@ -69,7 +71,10 @@ def module_accuracy(prob: np.ndarray, code, spec) -> float:
     return float(((mod < 0.5) == truth_dark).mean())
 
 
-def _covers(folders: list[str], rng: random.Random, crops: int, native: int):
+SMALL_RANGE = (64, 127)
+
+
+def _covers(folders: list[str], rng: random.Random, crops: int, native: int, small: int = 0):
     from ..data.covers import list_images
     from ..imaging import load_image, split_alpha
 
@@ -91,24 +96,32 @@ def _covers(folders: list[str], rng: random.Random, crops: int, native: int):
                 side = rng.randint(min(256, min(w, h)), min(w, h))
                 x, y = rng.randint(0, w - side), rng.randint(0, h - side)
                 yield f, "256", img.crop((x, y, x + side, y + side)).resize((256, 256), Image.LANCZOS)
+            for _ in range(small):
+                out = rng.randint(*SMALL_RANGE)
+                side = rng.randint(min(out, min(w, h)), min(w, h))
+                x, y = rng.randint(0, w - side), rng.randint(0, h - side)
+                yield f, "small", img.crop((x, y, x + side, y + side)).resize((out, out), Image.LANCZOS)
 
 
 def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native: int = 2, max_len: int = 32,
-             seed: int = 0, log=print) -> dict:
+             seed: int = 0, small: int = 0, log=print) -> dict:
     import torch
 
-    from ..api import get_model, hide_qr
+    from ..api import get_model, hide_qr, min_cover_side
     from ..imaging import load_image, pil_to_tensor
     from ..metrics import mae, psnr, ssim
     from ..payloads.qr import encode_text, random_text, read_from_probabilities
 
     model = get_model(model_name)
+    if small and min_cover_side(model) > SMALL_RANGE[0]:
+        log(f"{model.card['name']} serves covers from {min_cover_side(model)} px: no small-cover samples")
+        small = 0
     rng = random.Random(seed)
     rows = []
     t0 = time.time()
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stego.png"
-        for f, size, cover in _covers(folders, rng, crops, native):
+        for f, size, cover in _covers(folders, rng, crops, native, small):
             text = random_text(rng, max_len)
             code = encode_text(text, "M", model.spec)
             stego = hide_qr(cover, text, model=model)
@@ -126,17 +139,19 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
                 log(f"{len(rows)} samples, {sum(r['ok'] for r in rows) / len(rows):.1%} exact, {time.time() - t0:.0f} s")
     for r in rows:
         r["category"] = "sharp" if r["edge_density"] >= SHARP_EDGE_DENSITY else "flat"
+    main = [r for r in rows if r["size"] != "small"]
     res = {
         "model": model.card["name"],
         "weights_sha256": model.card["weights"]["sha256"],
         "images": [str(f) for f in folders],
-        "protocol": {"crops_per_photo": crops, "native_per_photo": native, "max_text_len": max_len, "ecc": "M",
+        "protocol": {"crops_per_photo": crops, "native_per_photo": native, "small_per_photo": small,
+                     "small_range": list(SMALL_RANGE), "max_text_len": max_len, "ecc": "M",
                      "native_max_side": NATIVE_MAX, "file": "PNG (8-bit), saved and read back", "seed": seed,
                      "sharp_edge_density": SHARP_EDGE_DENSITY},
-        "overall": _summary(rows),
-        "by_size": {s: _summary([r for r in rows if r["size"] == s]) for s in ("256", "native")},
-        "by_category": {c: _summary([r for r in rows if r["category"] == c]) for c in ("flat", "sharp")},
-        "by_version": {str(v): _summary([r for r in rows if r["version"] == v]) for v in range(1, 5)},
+        "overall": _summary(main),
+        "by_size": {s: _summary([r for r in rows if r["size"] == s]) for s in ("256", "native", "small")},
+        "by_category": {c: _summary([r for r in main if r["category"] == c]) for c in ("flat", "sharp")},
+        "by_version": {str(v): _summary([r for r in main if r["version"] == v]) for v in range(1, 5)},
         "wall_s": round(time.time() - t0, 1),
         "torch_threads": torch.get_num_threads(),
         "samples": rows,
@@ -150,6 +165,7 @@ def card_metrics(res: dict, command: str) -> dict:
     return {
         "success_256": s.get("success"), "success_native": n.get("success"), "success": o["success"],
         "success_flat": f.get("success"), "success_sharp": sh.get("success"),
+        "success_small": res["by_size"].get("small", {}).get("success"),
         "psnr": o["psnr_mean"], "psnr_min": o["psnr_min"], "ssim": o["ssim_mean"], "mae": o["mae_mean"],
         "module_accuracy": o["module_accuracy"], "samples": o["n"], "images": res["images"],
         "command": command,
@@ -162,7 +178,7 @@ def run(args) -> int:
     models = args.model or [None]
     for name in models:
         card = get_card(name)
-        res = evaluate(name, args.images, args.crops, args.native, args.max_len, args.seed,
+        res = evaluate(name, args.images, args.crops, args.native, args.max_len, args.seed, args.small,
                        log=lambda m: print(m, file=sys.stderr))
         out = Path(args.out or f"results/qr_eval_{card['name']}.json")
         out.parent.mkdir(parents=True, exist_ok=True)
@@ -170,7 +186,8 @@ def run(args) -> int:
         o = res["overall"]
         print(f"{card['name']}: {o['n']} samples, exact text {o['success']:.2%} "
               f"(256: {res['by_size']['256'].get('success', float('nan')):.2%}, "
-              f"native: {res['by_size']['native'].get('success', float('nan')):.2%}; "
+              f"native: {res['by_size']['native'].get('success', float('nan')):.2%}, "
+              f"small 64-127 px: {res['by_size']['small'].get('success', float('nan')):.2%}; "
               f"flat {res['by_category']['flat'].get('success', float('nan')):.2%}, "
               f"sharp {res['by_category']['sharp'].get('success', float('nan')):.2%}), "
               f"PSNR {o['psnr_mean']:.2f} dB (min {o['psnr_min']:.2f}), SSIM {o['ssim_mean']:.4f}, "

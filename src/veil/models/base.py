@@ -40,6 +40,10 @@ class QRStegoModel(nn.Module):
         r = self.encoder(resize(cover, p), qr)
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
+        if cover.dim() == 4 and cover.is_contiguous(memory_format=torch.channels_last):
+            # Upsample straight into the cover's layout (images read from files are channels-last):
+            # the full-size resize and add are the bulk of hiding a large photo.
+            r = r.contiguous(memory_format=torch.channels_last)
         return resize(r, cover.shape[-2:]) * self.strength
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
@@ -65,7 +69,7 @@ class QRStegoModel(nn.Module):
         was = self.training
         self.eval()
         try:
-            return (cover + self.residual(cover, qr)).clamp(0, 1)
+            return (cover + self.residual(cover, qr)).clamp_(0, 1)
         finally:
             self.train(was)
 

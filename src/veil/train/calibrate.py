@@ -16,7 +16,7 @@ from ..api import hide_qr_tensor, reveal_qr_tensor
 from ..data.covers import CoverSampler
 from ..payloads.qr import random_code
 
-GRID = (0.5, 0.55, 0.6, 0.7, 0.8, 0.9, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 2.0, 2.4, 3.0)
+GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 2.0, 2.4, 3.0)
 
 
 def success_rate(model, covers: torch.Tensor, codes) -> float:

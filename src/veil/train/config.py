@@ -18,8 +18,10 @@ class QRTrainConfig:
     tag: str = "default"
     model: dict[str, Any] = field(default_factory=dict)   # builder kwargs
     init_from: str | None = None   # start from released weights (a model name or a .safetensors path)
+    init_only: list[str] = field(default_factory=list)  # load only these parameter prefixes, e.g. ["encoder."]
     data: str | None = None        # folder of training photos; None = synthetic covers only
     crop: int = 256                # training cover size (> processing size: train through the resize)
+    crop_sizes: list[int] = field(default_factory=list)  # if set, each batch draws its cover size from here
     synthetic_prob: float = 0.2
     batch: int = 16
     steps: int = 2000

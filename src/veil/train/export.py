@@ -27,6 +27,9 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
         "summary": (mod.__doc__ or "").strip().splitlines()[0],
         "kwargs": cfg.model,
         "processing_size": model.processing_size,
+        # Smallest cover side the training saw (covers below the processing size are upscaled for the
+        # encoder and the residual shrunk back); `hide` refuses smaller covers for this model.
+        "min_cover_side": min([model.processing_size, *(cfg.crop_sizes or [cfg.crop])]),
         "parameters": sum(p.numel() for p in model.parameters()),
         "payload": {"type": "qr", "versions": [1, model.spec.max_version], "border_modules": model.spec.border,
                     "ecc_default": "M",

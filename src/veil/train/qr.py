@@ -51,17 +51,37 @@ def _lr_at(cfg: QRTrainConfig, step: int) -> float:
     return cfg.lr * (1 - 0.9 * frac)
 
 
-def _init_weights(model, source: str) -> None:
-    """Load released weights (model name) or a .safetensors file into ``model`` (strict), strength reset to 1."""
+def _init_weights(model, source: str, only: list[str] | None = None, log=print) -> None:
+    """Load released weights (model name) or a .safetensors file into ``model``, strength reset to 1.
+
+    All tensors must match (strict), unless ``only`` lists name prefixes (e.g. ``["encoder."]``): then
+    exactly the tensors under those prefixes are loaded, and they must all be present with equal shapes.
+    """
     from safetensors.torch import load_file
 
     from ..registry import get_card
     from ..weights import load_weights
 
-    if source.endswith(".safetensors"):
-        model.load_state_dict(load_file(source), strict=True)
+    if not only:
+        if source.endswith(".safetensors"):
+            model.load_state_dict(load_file(source), strict=True)
+        else:
+            load_weights(model, get_card(source))
     else:
-        load_weights(model, get_card(source))
+        if source.endswith(".safetensors"):
+            sd = load_file(source)
+        else:
+            card = get_card(source)
+            donor = create_model(card["arch"], **card.get("kwargs", {}))
+            load_weights(donor, card)
+            sd = donor.state_dict()
+        own = model.state_dict()
+        keys = [k for k in own if any(k.startswith(p) for p in only)]
+        bad = [k for k in keys if k not in sd or sd[k].shape != own[k].shape]
+        if not keys or bad:
+            raise ValueError(f"init_from {source}: cannot load {bad or only}")
+        model.load_state_dict({k: sd[k] for k in keys}, strict=False)
+        log(f"loaded {len(keys)} tensors under {', '.join(only)} from {source}")
     model.strength.fill_(1.0)
 
 
@@ -84,11 +104,11 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.arch, **cfg.model)
     if cfg.init_from and not (resume and (out / "last.pt").is_file()):
-        _init_weights(model, cfg.init_from)
+        _init_weights(model, cfg.init_from, cfg.init_only, log)
         log(f"initialised from {cfg.init_from}")
     opt = make_optimizer(cfg, model.parameters())
-    state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": 0.5, "wall": 0.0}
-    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed)
+    state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "wall": 0.0}
+    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
     pool = QRPool(cfg.qr_pool, model.processing_size, model.spec, cfg.seed)
     ckpt = out / "last.pt"
     if resume and ckpt.is_file():
@@ -123,7 +143,9 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
         terms["loss"].backward()
         opt.step()
         err = float(module_error(o["logits"], targets))
-        state["err_ema"] = 0.95 * state["err_ema"] + 0.05 * err
+        # The running error starts at the first batch's error (not a fixed guess), so a fine-tune from
+        # released weights keeps its cover weight instead of lowering it while the average settles.
+        state["err_ema"] = err if state["err_ema"] is None else 0.95 * state["err_ema"] + 0.05 * err
         if cfg.adaptive:
             if state["err_ema"] < cfg.err_low:
                 state["cover_weight"] = min(cfg.max_cover_weight, state["cover_weight"] * (1 + cfg.adapt_rate))
