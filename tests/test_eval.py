@@ -40,3 +40,31 @@ def test_demo_prints_both_texts_and_psnr(capsys):
     out = capsys.readouterr().out
     assert "hidden    : veil: hidden in plain sight" in out
     assert "revealed  : veil: hidden in plain sight" in out and "PSNR" in out
+
+
+def test_robustness_matrix_writes_json_and_plot(tmp_path, capsys):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    photo_like(300, 260, seed=9).save(imgs / "p.png")
+    out = tmp_path / "robust.json"
+    assert main(["eval", "qr", "--images", str(imgs), "--attacks", "jpeg", "blur:1+jpeg:75", "--crops", "1",
+                 "--native", "1", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res["cells"]) == {"none", "jpeg:90", "jpeg:75", "jpeg:50", "jpeg:30", "blur:1+jpeg:75"}
+    assert res["samples"] == 2
+    for cell in res["cells"].values():
+        assert cell["n"] == 2 and 0 <= cell["success"] <= 1 and 0 <= cell["module_accuracy"] <= 1
+    assert res["cells"]["none"]["success"] == 1.0          # the clean file still reads
+    # a harsher JPEG never reads more modules than no attack at all
+    assert res["cells"]["jpeg:30"]["module_accuracy"] <= res["cells"]["none"]["module_accuracy"]
+    png = out.with_suffix(".png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "jpeg:75" in capsys.readouterr().out
+
+
+def test_robustness_bad_attack_is_exit_2(tmp_path, capsys):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    photo_like(300, 260).save(imgs / "p.png")
+    assert main(["eval", "qr", "--images", str(imgs), "--attacks", "gzip:9", "--out", str(tmp_path / "r.json")]) == 2
+    assert "unknown attack" in capsys.readouterr().err

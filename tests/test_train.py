@@ -99,3 +99,24 @@ def test_partial_init_loads_exactly_the_prefix(tmp_path):
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa if k.startswith("encoder."))
     assert not all(torch.equal(sa[k], sb[k]) for k in sa if k.startswith("decoder.") and sa[k].is_floating_point())
+
+
+def test_training_with_attacks(tmp_path):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('arch = "qr_densenet"\ntag = "robust"\ncrop = 128\nsynthetic_prob = 1.0\n'
+                      'attacks = ["jpeg:50-95", "djpeg:50-95", "blur:0-1.5", "resize:0.5-1:random", "noise:0-4"]\n'
+                      'attack_prob = 1.0\n[model]\nprocessing_size = 64\n')
+    out = tmp_path / "run"
+    assert main(["train", "qr", "--config", str(recipe), "--data", "synthetic", "--steps", "3", "--batch", "2",
+                 "--qr-pool", "4", "--no-calibrate", "--out", str(out), "--no-progress"]) == 0
+    log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["attack"] != "none"
+    card = json.loads((out / "qr_densenet.robust.json").read_text())
+    assert card["training"]["config"]["attacks"][0] == "jpeg:50-95"
+
+
+def test_recipe_with_a_bad_attack_is_refused(tmp_path, capsys):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('attacks = ["jpeg:500"]\n')
+    assert main(["train", "qr", "--config", str(recipe), "--data", "synthetic", "--out", str(tmp_path / "o")]) == 2
+    assert "bad attack in recipe" in capsys.readouterr().err

@@ -93,3 +93,23 @@ def reveal_qr(image: Image.Image, model: str | None = None) -> str:
     if text is None:
         raise RevealError("no hidden QR code could be read from this image")
     return text
+
+
+def attack_image(image: Image.Image, attacks: list[str], seed: int = 0) -> Image.Image:
+    """Apply attacks (specs such as ``"jpeg:75"``, ``"blur:1"``, ``"resize:0.5"``, ``"noise:2"``, in order)
+    to an image as a user's pipeline would: real JPEG codec, result rounded to 8 bits. Alpha is kept."""
+    import torch
+
+    from .attacks import Chain, Quantize8bit, parse_attack
+
+    image = _check_image(image, "image")
+    try:
+        chain = Chain(*[parse_attack(a) for a in attacks], Quantize8bit())
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    rgb, alpha = split_alpha(image)
+    with torch.random.fork_rng():
+        torch.manual_seed(seed)
+        with torch.no_grad():
+            out = chain(pil_to_tensor(rgb))
+    return tensor_to_pil(out, alpha)

@@ -128,7 +128,8 @@ def uint8_to_tensor(a: np.ndarray):
     """uint8 HxWx3 (or NxHxWx3) array -> float tensor NCHW in [0, 1]."""
     import torch
 
-    t = torch.from_numpy(np.ascontiguousarray(a))
+    a = np.ascontiguousarray(a)
+    t = torch.from_numpy(a if a.flags.writeable else a.copy())
     if t.ndim == 3:
         t = t.unsqueeze(0)
     return t.permute(0, 3, 1, 2).float().div_(255.0)
@@ -156,6 +157,23 @@ def tensor_to_pil(t, alpha: Image.Image | None = None) -> Image.Image:
     return img
 
 
+def jpeg_bytes(img: Image.Image, quality: int) -> bytes:
+    """Encode with Pillow's libjpeg at ``quality`` and its default 4:2:0 chroma subsampling."""
+    import io
+
+    buf = io.BytesIO()
+    img.convert("RGB").save(buf, format="JPEG", quality=int(quality))
+    return buf.getvalue()
+
+
+def jpeg_roundtrip(a: np.ndarray, quality: int) -> np.ndarray:
+    """uint8 HxWx3 -> the uint8 HxWx3 a real JPEG file at ``quality`` decodes to (Pillow / libjpeg)."""
+    import io
+
+    with Image.open(io.BytesIO(jpeg_bytes(Image.fromarray(a, "RGB"), quality))) as im:
+        return np.asarray(im.convert("RGB"))
+
+
 # ----------------------------------------------------------------------------- tensor ops
 
 def quantize_8bit(x, clip: bool = True):
@@ -166,8 +184,8 @@ def quantize_8bit(x, clip: bool = True):
     return x + (q - x).detach()
 
 
-def resize(x, size: tuple[int, int] | int):
-    """Resize NCHW ``x`` to ``size`` = (H, W): antialiased bilinear when shrinking.
+def resize(x, size: tuple[int, int] | int, mode: str = "bilinear"):
+    """Resize NCHW ``x`` to ``size`` = (H, W): antialiased when shrinking; ``mode`` bilinear or bicubic.
 
     One function for training and inference, so a model sees the same resampling in both.
     """
@@ -179,4 +197,6 @@ def resize(x, size: tuple[int, int] | int):
     if tuple(x.shape[-2:]) == size:
         return x
     shrink = size[0] < x.shape[-2] or size[1] < x.shape[-1]
-    return F.interpolate(x, size=size, mode="bilinear", align_corners=False, antialias=shrink)
+    if mode not in ("bilinear", "bicubic"):
+        raise ValueError(f"resize mode {mode!r}: bilinear or bicubic")
+    return F.interpolate(x, size=size, mode=mode, align_corners=False, antialias=shrink)

@@ -27,13 +27,17 @@ def add_parser(esub) -> None:
     p = esub.add_parser("qr", help="exact-text recovery, PSNR, SSIM on unseen photos through PNG files")
     p.add_argument("--images", nargs="+", required=True, help="folder(s) of photos never used in training")
     p.add_argument("--model", action="append", default=None, help="model name (repeatable); default: the default")
-    p.add_argument("--crops", type=int, default=24, help="random 256x256 crops per photo")
-    p.add_argument("--native", type=int, default=2, help="texts hidden at the photo's native size, per photo")
+    p.add_argument("--crops", type=int, default=None, help="random 256x256 crops per photo (24; 8 with --attacks)")
+    p.add_argument("--native", type=int, default=None,
+                   help="texts hidden at the photo's native size, per photo (2; 1 with --attacks)")
     p.add_argument("--small", type=int, default=4, help="random crops of 64-127 px per photo (reported apart)")
     p.add_argument("--max-len", type=int, default=32, help="longest random text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
     p.add_argument("--card", action="store_true", help="write the headline numbers into the model's card")
+    p.add_argument("--attacks", nargs="+", default=None, metavar="LIST",
+                   help="robustness matrix instead: 'all', families (jpeg, blur, resize, resize_bicubic, noise, "
+                        "blur+jpeg) or specs (jpeg:60); writes results/robust_qr_<model>.json and .png")
     p.set_defaults(func=run)
 
 
@@ -103,12 +107,22 @@ def _covers(folders: list[str], rng: random.Random, crops: int, native: int, sma
                 yield f, "small", img.crop((x, y, x + side, y + side)).resize((out, out), Image.LANCZOS)
 
 
+def stego_through_png(model, cover: Image.Image, text: str, path: Path):
+    """Hide ``text`` in ``cover`` through the public API, save a real (lossless) PNG, read it back:
+    the stego image as a user's file holds it, as a tensor."""
+    from ..api import hide_qr
+    from ..imaging import load_image, pil_to_tensor
+
+    hide_qr(cover, text, model=model).save(path, compress_level=1)
+    return pil_to_tensor(load_image(path))
+
+
 def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native: int = 2, max_len: int = 32,
              seed: int = 0, small: int = 0, log=print) -> dict:
     import torch
 
-    from ..api import get_model, hide_qr, min_cover_side
-    from ..imaging import load_image, pil_to_tensor
+    from ..api import get_model, min_cover_side
+    from ..imaging import pil_to_tensor
     from ..metrics import mae, psnr, ssim
     from ..payloads.qr import encode_text, random_text, read_from_probabilities
 
@@ -124,10 +138,7 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
         for f, size, cover in _covers(folders, rng, crops, native, small):
             text = random_text(rng, max_len)
             code = encode_text(text, "M", model.spec)
-            stego = hide_qr(cover, text, model=model)
-            stego.save(path, compress_level=1)          # a real PNG file, lossless
-            loaded = load_image(path)
-            x = pil_to_tensor(loaded)
+            x = stego_through_png(model, cover, text, path)
             prob = model.extract(x)[0, 0].numpy()
             got, _ = read_from_probabilities(prob, model.spec)
             c = pil_to_tensor(cover)
@@ -172,13 +183,46 @@ def card_metrics(res: dict, command: str) -> dict:
     }
 
 
+def run_attacks(args) -> int:
+    from ..errors import InputError
+    from ..registry import get_card
+    from .robust import evaluate_attacks, parse_matrix, plot, summary_lines
+
+    try:
+        matrix = parse_matrix(args.attacks)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    crops = 8 if args.crops is None else args.crops
+    native = 1 if args.native is None else args.native
+    results = []
+    for name in args.model or [None]:
+        card = get_card(name)
+        res = evaluate_attacks(name, args.images, matrix, crops, native, args.max_len, args.seed,
+                               log=lambda m: print(m, file=sys.stderr))
+        if args.out and len(args.model or [None]) == 1:
+            out = Path(args.out)
+        else:
+            out = (Path(args.out).parent if args.out else Path("results")) / f"robust_qr_{card['name']}.json"
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(res, indent=1) + "\n")
+        results.append(res)
+        print("\n".join(summary_lines(res)) + f"\n  -> {out}")
+    fig = Path(args.out).with_suffix(".png") if args.out else Path(f"results/robust_qr_{results[0]['model']}.png")
+    plot(results, fig)
+    print(f"plot -> {fig}")
+    return 0
+
+
 def run(args) -> int:
     from ..registry import get_card, resolve_name
 
+    if args.attacks:
+        return run_attacks(args)
     models = args.model or [None]
     for name in models:
         card = get_card(name)
-        res = evaluate(name, args.images, args.crops, args.native, args.max_len, args.seed, args.small,
+        res = evaluate(name, args.images, 24 if args.crops is None else args.crops,
+                       2 if args.native is None else args.native, args.max_len, args.seed, args.small,
                        log=lambda m: print(m, file=sys.stderr))
         out = Path(args.out or f"results/qr_eval_{card['name']}.json")
         out.parent.mkdir(parents=True, exist_ok=True)

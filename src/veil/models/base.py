@@ -56,7 +56,8 @@ class QRStegoModel(nn.Module):
         intended = cover + residual
         # What the file holds: clipped to [0, 1] and rounded to 8 bits (straight-through rounding).
         stego_8bit = quantize_8bit(intended.clamp(0, 1))
-        received = attack(stego_8bit) if attack is not None else stego_8bit
+        # An attacked image is again a file's pixels: rounded to 8 bits (straight-through).
+        received = quantize_8bit(attack(stego_8bit)) if attack is not None else stego_8bit
         # The cover loss reads "intended" (rounded, not clipped): a clipped pixel still feels the pull back
         # into range, otherwise training can stay stuck at a loud, saturated residual.
         return {"residual": residual, "intended": quantize_8bit(intended, clip=False), "stego": stego_8bit,

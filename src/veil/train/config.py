@@ -29,6 +29,9 @@ class QRTrainConfig:
     lr: float = 1e-3
     weight_decay: float = 0.0
     decay_from: float = 0.7        # linear lr decay to 10% over the last 30% of steps
+    attacks: list[str] = field(default_factory=list)  # attack specs (veil.attacks), e.g. ["jpeg:50-95", "blur:0-1.5"]
+    attack_prob: float = 0.8       # share of batches attacked (by a random chain of 1..attack_max_chain of them)
+    attack_max_chain: int = 2
     loss: str = "densenet"         # densenet (seed eq. 2) | baseline (seed eq. 1)
     beta: float = 0.75
     cover_weight: float = 1.0      # initial w_c
@@ -65,4 +68,12 @@ def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | No
     unknown = set(values) - known
     if unknown:
         raise InputError(f"unknown config keys: {', '.join(sorted(unknown))}")
-    return QRTrainConfig(**values)
+    cfg = QRTrainConfig(**values)
+    from ..attacks import parse_attack
+
+    for spec in cfg.attacks:
+        try:
+            parse_attack(spec)
+        except ValueError as e:
+            raise InputError(f"bad attack in recipe: {e}") from None
+    return cfg

@@ -110,6 +110,12 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "wall": 0.0}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
     pool = QRPool(cfg.qr_pool, model.processing_size, model.spec, cfg.seed)
+    attack = None
+    if cfg.attacks:
+        from ..attacks import RandomAttacks, parse_attack
+
+        attack = RandomAttacks([parse_attack(a) for a in cfg.attacks], p_none=1 - cfg.attack_prob,
+                               max_chain=cfg.attack_max_chain)
     ckpt = out / "last.pt"
     if resume and ckpt.is_file():
         saved = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -137,7 +143,7 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
             g["lr"] = _lr_at(cfg, step)
         cover = covers.sample(cfg.batch)
         qr, targets = pool.sample(cfg.batch)
-        o = model(cover, qr)
+        o = model(cover, qr, attack)
         terms = qr_hiding_loss(o, cover, qr, cfg.loss, state["cover_weight"], cfg.beta)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
@@ -161,6 +167,7 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
             rec = {"step": state["step"], "loss": float(terms["loss"].detach()), "cover": float(terms["cover"]),
                    "qr": float(terms["qr"]), "module_err": err, "err_ema": state["err_ema"],
                    "cover_weight": state["cover_weight"], "psnr": psnr(o["stego"].detach(), cover),
+                   "attack": attack.last if attack is not None else "none",
                    "wall_s": round(state["wall"], 1)}
             logf.write(json.dumps(rec) + "\n")
             logf.flush()
