@@ -96,7 +96,8 @@ def test_parse_specs():
             assert parse_attack(s).spec() == s
 
 
-@pytest.mark.parametrize("bad,msg", [("jpg:75", "unknown attack"), ("jpeg:0", "out of range"), ("jpeg", "needs a strength"),
+@pytest.mark.parametrize("bad,msg", [("jpg:75", "unknown attack"), ("jpeg:0", "out of range"),
+                                     ("jpeg", "needs a strength"),
                                      ("blur:abc", "bad attack strength"), ("resize:0.5:nearest", "mode"),
                                      ("noise:2:x", "unexpected option"), ("", "empty")])
 def test_bad_specs(bad, msg):

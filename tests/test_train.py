@@ -105,14 +105,15 @@ def test_training_with_attacks(tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text('arch = "qr_densenet"\ntag = "robust"\ncrop = 128\nsynthetic_prob = 1.0\n'
                       'attacks = ["jpeg:50-95", "djpeg:50-95", "blur:0-1.5", "resize:0.5-1:random", "noise:0-4"]\n'
-                      'attack_prob = 1.0\n[model]\nprocessing_size = 64\n')
+                      'attack_prob = 1.0\ncalib_attacks = ["jpeg:50", "blur:1"]\n[model]\nprocessing_size = 64\n')
     out = tmp_path / "run"
     assert main(["train", "qr", "--config", str(recipe), "--data", "synthetic", "--steps", "3", "--batch", "2",
-                 "--qr-pool", "4", "--no-calibrate", "--out", str(out), "--no-progress"]) == 0
+                 "--qr-pool", "4", "--calib-samples", "4", "--out", str(out), "--no-progress"]) == 0
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]
     assert log[-1]["attack"] != "none"
     card = json.loads((out / "qr_densenet.robust.json").read_text())
     assert card["training"]["config"]["attacks"][0] == "jpeg:50-95"
+    assert card["training"]["calibration"]["attacks"] == ["jpeg:50", "blur:1"]
 
 
 def test_recipe_with_a_bad_attack_is_refused(tmp_path, capsys):

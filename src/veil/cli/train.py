@@ -61,6 +61,7 @@ def train_qr_cmd(args) -> int:
     calibration = None
     if cfg.calibrate:
         calibration = calibrate_strength(model, cfg.data, cfg.calib_samples, cfg.calib_target,
+                                         attacks=cfg.calib_attacks,
                                          log=lambda m: print(m, file=sys.stderr))
     command = "veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil") else \
         "veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}")

@@ -144,10 +144,12 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
             c = pil_to_tensor(cover)
             rgb = np.asarray(cover)
             rows.append({"file": Path(f).name, "size": size, "wh": list(cover.size), "len": len(text),
-                         "version": code.version, "ok": got == text, "module_acc": module_accuracy(prob, code, model.spec),
+                         "version": code.version, "ok": got == text,
+                         "module_acc": module_accuracy(prob, code, model.spec),
                          "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb)})
             if len(rows) % 50 == 0:
-                log(f"{len(rows)} samples, {sum(r['ok'] for r in rows) / len(rows):.1%} exact, {time.time() - t0:.0f} s")
+                ok = sum(r["ok"] for r in rows) / len(rows)
+                log(f"{len(rows)} samples, {ok:.1%} exact, {time.time() - t0:.0f} s")
     for r in rows:
         r["category"] = "sharp" if r["edge_density"] >= SHARP_EDGE_DENSITY else "flat"
     main = [r for r in rows if r["size"] != "small"]

@@ -78,7 +78,8 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
                     y = attack(x)
                     prob = model.extract(y)[0, 0].numpy()
                     got, _ = read_from_probabilities(prob, model.spec)
-                    rows[spec].append({"size": size, "ok": got == text, "module_acc": module_accuracy(prob, code, model.spec),
+                    rows[spec].append({"size": size, "ok": got == text,
+                                       "module_acc": module_accuracy(prob, code, model.spec),
                                        "psnr": p_stego, "psnr_attack": psnr(y, x) if spec != "none" else float("inf")})
             n += 1
             if n % 20 == 0:

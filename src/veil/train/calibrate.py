@@ -19,16 +19,24 @@ from ..payloads.qr import random_code
 GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 2.0, 2.4, 3.0)
 
 
-def success_rate(model, covers: torch.Tensor, codes) -> float:
+def success_rate(model, covers: torch.Tensor, codes, attack=None) -> float:
     stego = hide_qr_tensor(covers, codes, model)
     stego = stego.mul(255).round().div(255)          # what a PNG file holds
+    if attack is not None:                           # then what the reader gets after the attack, 8-bit again
+        with torch.no_grad():
+            stego = attack(stego).mul(255).round().div(255)
     got = reveal_qr_tensor(stego, model)
     return sum(t == c.text for (t, _), c in zip(got, codes)) / len(codes)
 
 
 def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.995, seed: int = 7,
-                       grid=GRID, log=print) -> dict:
+                       grid=GRID, attacks: list[str] | None = None, log=print) -> dict:
+    """Smallest gain whose success reaches ``target``. With ``attacks`` (specs), the batches cycle
+    through them and success is measured after the attack (a robust model's operating point)."""
+    from ..attacks import parse_attack
+
     rng = random.Random(seed)
+    chain = [parse_attack(a) for a in attacks] if attacks else [None]
     small = CoverSampler(data, 256, 0.2, seed=seed)
     large = CoverSampler(data, 768, 0.2, seed=seed + 1)
     batches = []
@@ -41,7 +49,10 @@ def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.
     chosen = None
     for g in grid:
         model.strength.fill_(base * g)
-        ok = sum(success_rate(model, c, k) * len(k) for c, k in batches) / n
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            ok = sum(success_rate(model, c, k, chain[i % len(chain)]) * len(k)
+                     for i, (c, k) in enumerate(batches)) / n
         results[g] = ok
         log(f"calibration: gain {g:.2f} -> {ok:.2%} of {n} training crops")
         if ok >= target:
@@ -51,4 +62,4 @@ def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.
         chosen = max(results, key=results.get)
     model.strength.fill_(base * chosen)
     return {"gain": chosen, "strength": float(model.strength), "success_by_gain": results, "samples": n,
-            "target": target}
+            "target": target, "attacks": list(attacks or [])}

@@ -48,6 +48,7 @@ class QRTrainConfig:
     calibrate: bool = True
     calib_samples: int = 256
     calib_target: float = 0.995
+    calib_attacks: list[str] = field(default_factory=list)  # calibrate success after these attacks (cycled)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -71,7 +72,7 @@ def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | No
     cfg = QRTrainConfig(**values)
     from ..attacks import parse_attack
 
-    for spec in cfg.attacks:
+    for spec in [*cfg.attacks, *cfg.calib_attacks]:
         try:
             parse_attack(spec)
         except ValueError as e:
