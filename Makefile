@@ -27,7 +27,8 @@ data: install
 	VEIL_DATA=$(DATA) $(BIN)/veil data prepare
 
 # Reproduce the shipped QR weights on a 2-core CPU; re-running resumes. Stage 1 (qr_densenet.paper,
-# 50 min) is the seed-faithful model; stage 2 (qr_densenet.default) fine-tunes it; then the baseline.
+# 50 min) is the seed-faithful model; stage 2 (qr_densenet.default, 17 min) fine-tunes it without
+# dropout. Then the baseline (10 min). The robust model is its own target (make train-qr-robust).
 train-qr: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.paper.toml --out runs/qr_densenet.paper --resume --release
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release

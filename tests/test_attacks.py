@@ -149,3 +149,16 @@ def test_cli_refuses_jpeg_file_without_final_jpeg_and_keeps_existing_output(tmp_
     assert main(["attack", str(src), "-o", str(existing), "--blur", "1"]) == 2
     assert existing.read_bytes() == b"mine"
     assert main(["attack", str(src), "-o", str(existing), "--blur", "1", "--force"]) == 0
+
+
+def test_api_attack_image(sample):
+    import veil
+
+    small = sample.resize((128, 128))
+    out = veil.attack_image(small, ["blur:1", "jpeg:75"])
+    assert out.size == small.size and out.mode == "RGB"
+    assert not np.array_equal(np.asarray(out), np.asarray(small))
+    assert np.array_equal(np.asarray(veil.attack_image(small, ["noise:2"], seed=1)),
+                          np.asarray(veil.attack_image(small, ["noise:2"], seed=1)))
+    with pytest.raises(veil.InputError, match="unknown attack"):
+        veil.attack_image(small, ["gzip:9"])

@@ -5,6 +5,7 @@ Public API (PIL images in and out; nothing heavy is imported until used)::
     import veil
     stego = veil.hide_qr(cover, "meet me at noon")     # PIL.Image -> PIL.Image (save as PNG)
     text = veil.reveal_qr(stego)                         # -> str, or raises veil.RevealError
+    veil.attack_image(stego, ["jpeg:75", "blur:1"])      # what a re-save or a blur does to it (PIL -> PIL)
     veil.list_models()                                   # released model names ("arch.tag")
     model = veil.load_model("qr_densenet")               # torch module with embed/extract
 """
@@ -12,8 +13,8 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 
 __version__ = "0.1.0"
 
-__all__ = ["hide_qr", "reveal_qr", "load_model", "list_models", "RevealError", "InputError", "CapacityError",
-           "VeilError", "__version__"]
+__all__ = ["hide_qr", "reveal_qr", "attack_image", "load_model", "list_models", "RevealError", "InputError",
+           "CapacityError", "VeilError", "__version__"]
 
 
 def hide_qr(image, text: str, model: str | None = None, ecc: str = "M"):
@@ -28,6 +29,14 @@ def reveal_qr(image, model: str | None = None) -> str:
     from .api import reveal_qr as _reveal
 
     return _reveal(image, model=model)
+
+
+def attack_image(image, attacks: list[str], seed: int = 0):
+    """Apply attacks given as specs (``"jpeg:75"``, ``"blur:1"``, ``"resize:0.5"``, ``"noise:2"``), in order,
+    with the real JPEG codec; returns an 8-bit PIL image of the same size."""
+    from .api import attack_image as _attack
+
+    return _attack(image, attacks, seed=seed)
 
 
 def load_model(name: str | None = None, task: str = "qr"):

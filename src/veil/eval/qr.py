@@ -143,7 +143,7 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
             got, _ = read_from_probabilities(prob, model.spec)
             c = pil_to_tensor(cover)
             rgb = np.asarray(cover)
-            rows.append({"file": Path(f).name, "size": size, "wh": list(cover.size), "len": len(text),
+            rows.append({"file": Path(f).name, "folder": str(f.parent), "size": size, "wh": list(cover.size), "len": len(text),
                          "version": code.version, "ok": got == text,
                          "module_acc": module_accuracy(prob, code, model.spec),
                          "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb)})
@@ -164,6 +164,7 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
         "overall": _summary(main),
         "by_size": {s: _summary([r for r in rows if r["size"] == s]) for s in ("256", "native", "small")},
         "by_category": {c: _summary([r for r in main if r["category"] == c]) for c in ("flat", "sharp")},
+        "by_folder": {str(d): _summary([r for r in main if r["folder"] == str(Path(d))]) for d in folders},
         "by_version": {str(v): _summary([r for r in main if r["version"] == v]) for v in range(1, 5)},
         "wall_s": round(time.time() - t0, 1),
         "torch_threads": torch.get_num_threads(),

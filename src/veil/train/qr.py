@@ -167,7 +167,7 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
             rec = {"step": state["step"], "loss": float(terms["loss"].detach()), "cover": float(terms["cover"]),
                    "qr": float(terms["qr"]), "module_err": err, "err_ema": state["err_ema"],
                    "cover_weight": state["cover_weight"], "psnr": psnr(o["stego"].detach(), cover),
-                   "attack": attack.last if attack is not None else "none",
+                   "attack": attack.last if attack is not None else "none", "crop": covers.crop,
                    "wall_s": round(state["wall"], 1)}
             logf.write(json.dumps(rec) + "\n")
             logf.flush()
