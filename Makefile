@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr eval-qr bench clean
+.PHONY: install demo test data train-qr train-qr-robust eval-qr eval-robust bench clean
 
 install: $(VENV)/.installed
 
@@ -34,8 +34,16 @@ train-qr: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
 
+# About 55 minutes on a 2-core CPU, from the released qr_densenet.default; re-running resumes.
+train-qr-robust: install
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
+
 eval-qr: install
-	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.paper --model qr_baseline --card
+	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card
+
+# Robustness matrix of the robust and the default model (one plot, a panel each).
+eval-robust: install
+	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --attacks all --model qr_densenet.robust --model qr_densenet
 
 bench: install
 	$(BIN)/veil bench qr
