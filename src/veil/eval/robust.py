@@ -78,7 +78,7 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
                     y = attack(x)
                     prob = model.extract(y)[0, 0].numpy()
                     got, _ = read_from_probabilities(prob, model.spec)
-                    rows[spec].append({"size": size, "ok": got == text,
+                    rows[spec].append({"size": size, "folder": str(f.parent), "ok": got == text,
                                        "module_acc": module_accuracy(prob, code, model.spec),
                                        "psnr": p_stego, "psnr_attack": psnr(y, x) if spec != "none" else float("inf")})
             n += 1
@@ -88,6 +88,7 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     for spec, rs in rows.items():
         c = _cell(rs)
         c["by_size"] = {s: _cell([r for r in rs if r["size"] == s]) for s in ("256", "native")}
+        c["by_folder"] = {str(d): _cell([r for r in rs if r["folder"] == str(Path(d))]) for d in folders}
         table[spec] = c
     for c in table.values():   # JSON has no infinity
         if c.get("psnr_attacked_vs_stego") == float("inf"):
