@@ -113,8 +113,8 @@ def check_size(img: Image.Image, min_side: int = MIN_SIDE, what: str = "image") 
 def pil_to_tensor(img: Image.Image):
     """RGB PIL image -> float32 tensor [1, 3, H, W] in [0, 1].
 
-    The tensor is stored channels-last (the pixel layout of the file): no transposing copy, and
-    full-size inference ops run about twice as fast on it. Its logical shape is NCHW as everywhere.
+    The tensor is stored channels-last (the pixel layout of the file), so neither this nor
+    ``tensor_to_uint8`` makes a transposing copy. Its logical shape is NCHW as everywhere.
     """
     import torch
 

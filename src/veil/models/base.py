@@ -41,10 +41,6 @@ class QRStegoModel(nn.Module):
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
         r = r * self.strength          # at the processing size (resizing is linear): cheaper than at full size
-        if cover.dim() == 4 and cover.is_contiguous(memory_format=torch.channels_last):
-            # Upsample straight into the cover's layout (images read from files are channels-last):
-            # the full-size resize and add are the bulk of hiding a large photo.
-            r = r.contiguous(memory_format=torch.channels_last)
         return resize(r, cover.shape[-2:])
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
