@@ -36,6 +36,7 @@ def add_parser(sub) -> None:
 
 def run(args) -> int:
     from ..api import attack_image
+    from ..attacks import parse_attack
     from ..errors import InputError
     from ..imaging import check_output_path, jpeg_bytes, load_image, save_image
 
@@ -51,13 +52,13 @@ def run(args) -> int:
         last = steps[-1]
         if not last.startswith("jpeg:"):
             raise InputError("writing .jpg would add a JPEG step you did not ask for: end with --jpeg Q, or write .png")
-        before = attack_image(img, steps[:-1], seed=args.seed) if len(steps) > 1 else img
         try:
-            q = float(last.split(":", 1)[1])
-        except ValueError:
-            raise InputError(f"bad JPEG quality {last.split(':', 1)[1]!r}") from None
-        if not 1 <= q <= 100:
-            raise InputError(f"JPEG quality must be 1-100, got {q:g}")
+            q = parse_attack(last).strength    # the same checks as every other attack spec
+        except ValueError as e:
+            raise InputError(str(e)) from None
+        if isinstance(q, tuple):
+            raise InputError(f"the last --jpeg of a .jpg output needs one quality, got {last.split(':', 1)[1]}")
+        before = attack_image(img, steps[:-1], seed=args.seed) if len(steps) > 1 else img
         try:
             out.write_bytes(jpeg_bytes(before, int(round(q))))
         except OSError as e:

@@ -143,7 +143,8 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
             got, _ = read_from_probabilities(prob, model.spec)
             c = pil_to_tensor(cover)
             rgb = np.asarray(cover)
-            rows.append({"file": Path(f).name, "folder": str(f.parent), "size": size, "wh": list(cover.size), "len": len(text),
+            rows.append({"file": Path(f).name, "folder": str(f.parent), "size": size, "wh": list(cover.size),
+                         "len": len(text),
                          "version": code.version, "ok": got == text,
                          "module_acc": module_accuracy(prob, code, model.spec),
                          "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb)})

@@ -43,7 +43,8 @@ def _cell(rows: list[dict]) -> dict:
     return {"n": len(rows), "success": sum(r["ok"] for r in rows) / len(rows),
             "module_accuracy": statistics.fmean(r["module_acc"] for r in rows),
             "psnr_stego": statistics.fmean(r["psnr"] for r in rows),
-            "psnr_attacked_vs_stego": statistics.fmean(r["psnr_attack"] for r in rows)}
+            "psnr_attacked_vs_stego": None if rows[0]["psnr_attack"] is None else
+            statistics.fmean(r["psnr_attack"] for r in rows)}
 
 
 def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]], crops: int = 8, native: int = 1,
@@ -80,7 +81,7 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
                     got, _ = read_from_probabilities(prob, model.spec)
                     rows[spec].append({"size": size, "folder": str(f.parent), "ok": got == text,
                                        "module_acc": module_accuracy(prob, code, model.spec),
-                                       "psnr": p_stego, "psnr_attack": psnr(y, x) if spec != "none" else float("inf")})
+                                       "psnr": p_stego, "psnr_attack": psnr(y, x) if spec != "none" else None})
             n += 1
             if n % 20 == 0:
                 log(f"{n} samples x {len(cells)} cells, {time.time() - t0:.0f} s")
@@ -90,9 +91,6 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
         c["by_size"] = {s: _cell([r for r in rs if r["size"] == s]) for s in ("256", "native")}
         c["by_folder"] = {str(d): _cell([r for r in rs if r["folder"] == str(Path(d))]) for d in folders}
         table[spec] = c
-    for c in table.values():   # JSON has no infinity
-        if c.get("psnr_attacked_vs_stego") == float("inf"):
-            c["psnr_attacked_vs_stego"] = None
     return {
         "model": model.card["name"], "weights_sha256": model.card["weights"]["sha256"],
         "images": [str(f) for f in folders],

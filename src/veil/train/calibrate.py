@@ -14,6 +14,7 @@ import torch
 
 from ..api import hide_qr_tensor, reveal_qr_tensor
 from ..data.covers import CoverSampler
+from ..imaging import quantize_8bit
 from ..payloads.qr import random_code
 
 GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.35, 1.5, 1.7, 2.0, 2.4, 3.0)
@@ -21,10 +22,10 @@ GRID = (0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0, 1.1, 1.2, 1.
 
 def success_rate(model, covers: torch.Tensor, codes, attack=None) -> float:
     stego = hide_qr_tensor(covers, codes, model)
-    stego = stego.mul(255).round().div(255)          # what a PNG file holds
+    stego = quantize_8bit(stego)                     # what a PNG file holds
     if attack is not None:                           # then what the reader gets after the attack, 8-bit again
         with torch.no_grad():
-            stego = attack(stego).mul(255).round().div(255)
+            stego = quantize_8bit(attack(stego))
     got = reveal_qr_tensor(stego, model)
     return sum(t == c.text for (t, _), c in zip(got, codes)) / len(codes)
 

@@ -59,22 +59,12 @@ def _init_weights(model, source: str, only: list[str] | None = None, log=print) 
     """
     from safetensors.torch import load_file
 
-    from ..registry import get_card
-    from ..weights import load_weights
+    from ..registry import load_model
 
+    sd = load_file(source) if source.endswith(".safetensors") else load_model(source).state_dict()
     if not only:
-        if source.endswith(".safetensors"):
-            model.load_state_dict(load_file(source), strict=True)
-        else:
-            load_weights(model, get_card(source))
+        model.load_state_dict(sd, strict=True)
     else:
-        if source.endswith(".safetensors"):
-            sd = load_file(source)
-        else:
-            card = get_card(source)
-            donor = create_model(card["arch"], **card.get("kwargs", {}))
-            load_weights(donor, card)
-            sd = donor.state_dict()
         own = model.state_dict()
         keys = [k for k in own if any(k.startswith(p) for p in only)]
         bad = [k for k in keys if k not in sd or sd[k].shape != own[k].shape]
