@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust eval-qr eval-robust bench clean
+.PHONY: install demo test data train-qr train-qr-robust train-image eval-qr eval-robust eval-image bench bench-image clean
 
 install: $(VENV)/.installed
 
@@ -38,6 +38,11 @@ train-qr: install
 train-qr-robust: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
 
+# Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet ~70 min, pixinpix ~20 min.
+train-image: install
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.default.toml --out runs/stegnet.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release
+
 eval-qr: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card
 
@@ -45,8 +50,19 @@ eval-qr: install
 eval-robust: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --attacks all --model qr_densenet.robust --model qr_densenet
 
+# Seed 003's metrics at 32, 64 (the paper's size) and 256 px, then seed 002's digits in 32x32 photo crops.
+eval-image: install
+	$(BIN)/veil eval image --images $(DATA)/val --model stegnet --model pixinpix --model lsb3 --size 32 --size 64 --size 256 --card
+	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card
+	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card --no-figures
+
 bench: install
 	$(BIN)/veil bench qr
+
+bench-image: install
+	$(BIN)/veil bench image --model stegnet
+	$(BIN)/veil bench image --model pixinpix
+	$(BIN)/veil bench image --model lsb3
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -4,6 +4,8 @@ import torch
 
 from veil.registry import create_model, list_archs
 
+from .test_image import TINY as IMAGE_TINY
+
 TINY = {
     "qr_densenet": dict(processing_size=64, first=8, growth=4, down=(1, 1, 1, 1, 1), bottleneck=1, dec_width=8,
                         dec_dilations=(1, 2), max_residual=0.04),
@@ -12,7 +14,9 @@ TINY = {
 
 
 def test_every_arch_has_a_tiny_config():
-    assert set(list_archs()) == set(TINY)
+    """QR families here; image families (and lsb1..4, parameter-free) in test_image.py."""
+    lsb = {f"lsb{k}" for k in range(1, 5)}
+    assert set(list_archs()) == set(TINY) | set(IMAGE_TINY) | lsb
 
 
 @pytest.fixture(params=sorted(TINY))

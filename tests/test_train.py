@@ -85,7 +85,7 @@ def test_partial_init_loads_exactly_the_prefix(tmp_path):
     import torch
 
     from veil.registry import create_model
-    from veil.train.qr import _init_weights
+    from veil.train.loop import init_weights
 
     a = create_model("qr_densenet", processing_size=64)
     b = create_model("qr_densenet", processing_size=64)
@@ -95,7 +95,7 @@ def test_partial_init_loads_exactly_the_prefix(tmp_path):
     path = str(tmp_path / "a.safetensors")
     from safetensors.torch import save_file
     save_file({k: v.contiguous() for k, v in a.state_dict().items()}, path)
-    _init_weights(b, path, ["encoder."], log=lambda m: None)
+    init_weights(b, path, ["encoder."], log=lambda m: None)
     sa, sb = a.state_dict(), b.state_dict()
     assert all(torch.equal(sa[k], sb[k]) for k in sa if k.startswith("encoder."))
     assert not all(torch.equal(sa[k], sb[k]) for k in sa if k.startswith("decoder.") and sa[k].is_floating_point())

@@ -6,6 +6,8 @@ Public API (PIL images in and out; nothing heavy is imported until used)::
     stego = veil.hide_qr(cover, "meet me at noon")     # PIL.Image -> PIL.Image (save as PNG)
     text = veil.reveal_qr(stego)                         # -> str, or raises veil.RevealError
     veil.attack_image(stego, ["jpeg:75", "blur:1"])      # what a re-save or a blur does to it (PIL -> PIL)
+    stego = veil.hide_image(cover, secret)               # an image in an image (StegNet; "pixinpix", "lsb3")
+    secret = veil.reveal_image(stego)
     veil.list_models()                                   # released model names ("arch.tag")
     model = veil.load_model("qr_densenet")               # torch module with embed/extract
 """
@@ -13,7 +15,8 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 
 __version__ = "0.1.0"
 
-__all__ = ["hide_qr", "reveal_qr", "attack_image", "load_model", "list_models", "RevealError", "InputError",
+__all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "load_model", "list_models",
+           "RevealError", "InputError",
            "CapacityError", "VeilError", "__version__"]
 
 
@@ -29,6 +32,22 @@ def reveal_qr(image, model: str | None = None) -> str:
     from .api import reveal_qr as _reveal
 
     return _reveal(image, model=model)
+
+
+def hide_image(cover, secret, model: str = "stegnet"):
+    """Hide the image ``secret`` (PIL) in ``cover`` (PIL); returns the stego image (PIL, cover's size).
+    The secret is fitted to the cover's size keeping its aspect ratio (black padding)."""
+    from .api import hide_image as _hide
+
+    return _hide(cover, secret, model=model)
+
+
+def reveal_image(stego, model: str = "stegnet", size: tuple[int, int] | None = None):
+    """The image hidden in ``stego`` (PIL), at the stego's size or at ``size`` = (w, h) (padding removed);
+    grey when the hidden image was grey."""
+    from .api import reveal_image as _reveal
+
+    return _reveal(stego, model=model, size=size)
 
 
 def attack_image(image, attacks: list[str], seed: int = 0):

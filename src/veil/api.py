@@ -59,10 +59,13 @@ def reveal_qr_tensor(stego, model) -> list[tuple[str | None, np.ndarray]]:
 
 # ----------------------------------------------------------------------------- PIL level
 
-def _check_image(image, what: str) -> Image.Image:
+def _check_image(image, what: str, min_side: int | None = None) -> Image.Image:
     if not isinstance(image, Image.Image):
         raise InputError(f"{what} must be a PIL image, got {type(image).__name__}")
-    check_size(image, what=what)
+    if min_side is None:
+        check_size(image, what=what)
+    else:
+        check_size(image, min_side=min_side, what=what)
     return image
 
 
@@ -113,3 +116,90 @@ def attack_image(image: Image.Image, attacks: list[str], seed: int = 0) -> Image
         with torch.no_grad():
             out = chain(pil_to_tensor(rgb))
     return tensor_to_pil(out, alpha)
+
+
+# ----------------------------------------------------------------------------- image into image
+
+MIN_IMAGE_SIDE = 16     # smallest cover side the image-hiding models accept
+
+
+def fit_box(src: tuple[int, int], dst: tuple[int, int]) -> tuple[int, int, int, int]:
+    """Where an image of size ``src`` (w, h) sits when fitted into ``dst`` keeping its aspect ratio,
+    centred: (x, y, w, h)."""
+    sw, sh = src
+    dw, dh = dst
+    s = min(dw / sw, dh / sh)
+    w, h = max(1, min(dw, round(sw * s))), max(1, min(dh, round(sh * s)))
+    return (dw - w) // 2, (dh - h) // 2, w, h
+
+
+def fit_secret(secret: Image.Image, size: tuple[int, int], grey: bool) -> Image.Image:
+    """The secret fitted into ``size`` (w, h): aspect ratio kept, centred, padded with black."""
+    x, y, w, h = fit_box(secret.size, size)
+    mode = "L" if grey else "RGB"
+    canvas = Image.new(mode, size, 0)
+    canvas.paste(secret.convert(mode).resize((w, h), Image.LANCZOS, reducing_gap=3.0), (x, y))
+    return canvas
+
+
+def _is_grey(image: Image.Image) -> bool:
+    if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
+        return True
+    if image.mode == "P":
+        image = image.convert("RGB")
+    if image.mode not in ("RGB", "RGBA"):
+        return False
+    a = np.asarray(image)[..., :3]
+    return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
+
+
+# A colour model that revealed a grey secret gives back three nearly equal channels: below this mean
+# spread (on [0,1]) the revealed image is returned grey.
+GREY_SPREAD = 0.02
+
+
+def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet") -> Image.Image:
+    """Hide the image ``secret`` in ``cover``; returns an 8-bit RGB (RGBA if the cover had alpha) stego
+    image of the cover's size. The secret is fitted to the cover (aspect ratio kept, black padding); a grey
+    secret is hidden as grey. Save the result losslessly (PNG)."""
+    import torch
+
+    cover = _check_image(cover, "cover", MIN_IMAGE_SIDE)
+    secret = _check_image(secret, "secret", 1)
+    m = get_model(model, "image")
+    rgb, alpha = split_alpha(cover)
+    fitted = fit_secret(secret, rgb.size, grey=m.secret_channels == 1 or _is_grey(secret))
+    s = pil_to_tensor(fitted.convert("RGB"))
+    if m.secret_channels == 1:
+        s = s[:, :1]
+    with torch.no_grad():
+        stego = m.embed(pil_to_tensor(rgb), s)
+    return tensor_to_pil(stego, alpha)
+
+
+def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[int, int] | None = None,
+                 grey: bool | None = None) -> Image.Image:
+    """The secret hidden in ``stego`` by :func:`hide_image`, at the stego's size, or at ``size`` (w, h): the
+    secret's own size, which undoes the fitting (padding cropped away). ``grey`` None decides from the
+    revealed channels (a grey secret comes back grey)."""
+    import torch
+
+    stego = _check_image(stego, "stego image", MIN_IMAGE_SIDE)
+    m = get_model(model, "image")
+    rgb, _ = split_alpha(stego)
+    with torch.no_grad():
+        out = m.extract(pil_to_tensor(rgb))
+    if out.shape[1] == 1:
+        grey = True
+    elif grey is None:
+        grey = float((out - out.mean(1, keepdim=True)).abs().mean()) < GREY_SPREAD
+    img = tensor_to_pil(out.mean(1, keepdim=True).expand(-1, 3, -1, -1) if grey else out)
+    if grey:
+        img = img.convert("L")
+    if size is not None:
+        w, h = int(size[0]), int(size[1])
+        if w < 1 or h < 1 or max(w, h) > 8192:
+            raise InputError(f"size {w}x{h}: each side must be 1..8192")
+        x, y, bw, bh = fit_box((w, h), img.size)
+        img = img.crop((x, y, x + bw, y + bh)).resize((w, h), Image.LANCZOS)
+    return img

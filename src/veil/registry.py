@@ -15,7 +15,7 @@ from .errors import InputError
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 
 # The model each task uses when the user names none.
-DEFAULTS = {"qr": "qr_densenet.default"}
+DEFAULTS = {"qr": "qr_densenet.default", "image": "stegnet.default"}
 DEFAULT_TAG = "default"
 
 
@@ -59,14 +59,15 @@ def resolve_name(name: str | None, task: str = "qr") -> str:
     return name if "." in name else f"{name}.{DEFAULT_TAG}"
 
 
-def get_card(name: str | None, task: str = "qr") -> dict:
+def get_card(name: str | None, task: str | None = "qr") -> dict:
+    """The card of a released model; ``task`` None accepts any task (a name is then required)."""
     full = resolve_name(name, task)
     f = _cards_dir() / f"{full}.json"
     if not f.is_file():
         known = ", ".join(list_models()) or "none"
         raise InputError(f"unknown model '{name}': released models are {known}")
     card = json.loads(f.read_text())
-    if card.get("task", task) != task:
+    if task is not None and card.get("task", task) != task:
         raise InputError(f"model '{full}' is a {card.get('task')} model, not a {task} model")
     return card
 
@@ -80,7 +81,7 @@ def create_model(arch: str, **kwargs: Any):
     return _BUILDERS[arch](**kwargs)
 
 
-def load_model(name: str | None = None, task: str = "qr"):
+def load_model(name: str | None = None, task: str | None = "qr"):
     """Build a released model and load its weights (sha256-checked, strict); eval mode."""
     from .weights import load_weights
 

@@ -25,6 +25,10 @@ def weights_path(card: dict) -> Path:
 def load_weights(model, card: dict) -> None:
     from safetensors.torch import load_file
 
+    if card.get("weights") is None:            # a model without parameters (lsbK)
+        if model.state_dict():
+            raise VeilError(f"{card['name']} has parameters but its card names no weights")
+        return
     path = weights_path(card)
     if not path.is_file():
         raise VeilError(f"weights for {card['name']} are missing: {path}")
@@ -34,10 +38,13 @@ def load_weights(model, card: dict) -> None:
     model.load_state_dict(load_file(str(path)), strict=True)
 
 
-def save_weights(model, path) -> str:
-    """Save ``model.state_dict()`` as safetensors; return its sha256."""
+def save_weights(model, path, half: bool = False) -> str:
+    """Save ``model.state_dict()`` as safetensors (floating tensors as float16 if ``half``: loading casts
+    them back to the model's float32); return its sha256."""
     from safetensors.torch import save_file
 
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
     save_file(state, str(path))
     return sha256_file(path)

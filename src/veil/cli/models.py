@@ -16,6 +16,9 @@ def _fmt_metrics(m: dict) -> str:
                             ("psnr", "PSNR", "{:.1f} dB"), ("ssim", "SSIM", "{:.4f}")):
         if key in m:
             parts.append(f"{label} {fmt.format(m[key])}")
+    for size, r in sorted((k, v) for k, v in m.items() if k.startswith("image_")):
+        parts.append(f"{size[6:]}: cover {r['cover_psnr']:.1f} dB, secret {r['secret_psnr']:.1f} dB, "
+                     f"decoded {r['decoded_rate']:.1%}")
     return ", ".join(parts) or "not measured"
 
 
@@ -30,7 +33,7 @@ def run(args) -> int:
     print(f"{'model':<24} {'task':<5} {'weights':<10} measured (photos never trained on, 8-bit PNG)")
     for c in cards:
         star = " *" if c["name"] in defaults else ""
-        size = f"{c['weights'].get('bytes', 0) / 1e6:.1f} MB"
+        size = f"{c['weights']['bytes'] / 1e6:.1f} MB" if c.get("weights") else "none"
         print(f"{c['name'] + star:<24} {c.get('task', ''):<5} {size:<10} {_fmt_metrics(c.get('metrics', {}))}")
     released = {c["arch"] for c in cards}
     others = [a for a in list_archs() if a not in released]

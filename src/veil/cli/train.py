@@ -30,20 +30,28 @@ def add_parser(sub) -> None:
     q.add_argument("--no-progress", action="store_true")
     q.set_defaults(func=train_qr_cmd)
 
+    i = tsub.add_parser("image", help="train an image-hiding model (stegnet, pixinpix)")
+    i.add_argument("--config", default=None, help="recipe file (TOML), e.g. configs/stegnet.default.toml")
+    i.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
+    i.add_argument("--tag", default=None)
+    i.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic images only")
+    i.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
+    i.add_argument("--steps", type=int, default=None)
+    i.add_argument("--batch", type=int, default=None)
+    i.add_argument("--crop", type=int, default=None)
+    i.add_argument("--seed", type=int, default=None)
+    i.add_argument("--out", default=None, help="run folder (checkpoints, log, exported weights and card)")
+    i.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    i.add_argument("--release", action="store_true", help="copy the exported weights and card into the package")
+    i.add_argument("--no-progress", action="store_true")
+    i.set_defaults(func=train_image_cmd)
 
-def train_qr_cmd(args) -> int:
+
+def _resolve_run(args, cfg) -> Path:
+    """Training photos and run folder of a command line; refuses to clobber a run without --resume."""
     from ..data.corpus import default_dir
     from ..errors import InputError
-    from ..train.calibrate import calibrate_strength
-    from ..train.config import load_config
-    from ..train.export import release, write_card
-    from ..train.qr import train_qr
 
-    overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "qr_pool",
-                                                "calib_samples", "init_from")}
-    if args.no_calibrate:
-        overrides["calibrate"] = False
-    cfg = load_config(args.config, overrides)
     if args.data == "synthetic":
         cfg.data = None
     elif args.data is not None:
@@ -55,6 +63,46 @@ def train_qr_cmd(args) -> int:
     out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
     if out.exists() and (out / "last.pt").exists() and not args.resume:
         raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
+    return out
+
+
+def _command(args, family: str) -> str:
+    if sys.argv[0].endswith("veil"):
+        return "veil " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return f"veil train {family} " + (f"--config {args.config}" if args.config else f"--arch {args.arch}")
+
+
+def train_image_cmd(args) -> int:
+    from ..train.config import ImageTrainConfig, load_config
+    from ..train.export import release, write_card
+    from ..train.image import train_image
+
+    overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "init_from")}
+    cfg = load_config(args.config, overrides, cls=ImageTrainConfig)
+    out = _resolve_run(args, cfg)
+    result = train_image(cfg, out, resume=args.resume, progress=not args.no_progress,
+                         log=lambda m: print(m, file=sys.stderr))
+    model, state = result["model"], result["state"]
+    card = write_card(model, cfg, state, None, out, _command(args, "image"))
+    print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
+    if args.release:
+        release(out, card["name"])
+        print(f"released {card['name']} into the package", file=sys.stderr)
+    return 0
+
+
+def train_qr_cmd(args) -> int:
+    from ..train.calibrate import calibrate_strength
+    from ..train.config import load_config
+    from ..train.export import release, write_card
+    from ..train.qr import train_qr
+
+    overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "qr_pool",
+                                                "calib_samples", "init_from")}
+    if args.no_calibrate:
+        overrides["calibrate"] = False
+    cfg = load_config(args.config, overrides)
+    out = _resolve_run(args, cfg)
     result = train_qr(cfg, out, resume=args.resume, progress=not args.no_progress,
                       log=lambda m: print(m, file=sys.stderr))
     model, state = result["model"], result["state"]

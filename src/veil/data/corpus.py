@@ -136,6 +136,9 @@ def prepare(out: Path | None = None, n_sharp: int = 12, log=print) -> dict:
             w, h = rng.choice([(256, 256), (512, 384), (1024, 768), (1920, 1080)])
             Image.fromarray(synthetic_cover(rng, w, h)).save(dst)
     manifest = {"train": train, "val": val, "val_sharp": n_sharp, "max_long_side": MAX_LONG_SIDE}
+    from .digits import prepare_digits
+
+    manifest["digits"] = prepare_digits(out, log)
     (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
     log(f"{len(train)} training photos, {len(val)} validation photos, {n_sharp} synthetic sharp covers -> {out}")
     return manifest

@@ -19,6 +19,19 @@ def list_images(folder: str | Path) -> list[Path]:
     return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS)
 
 
+def random_photo_crop(a: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
+    """A square crop of uint8 HxWx3 ``a`` whose side is drawn log-uniformly between ``size`` and the
+    photo's short side, resized to ``size`` x ``size`` (a photo smaller than ``size`` is taken whole)."""
+    h, w = a.shape[:2]
+    lo = min(size, min(h, w))
+    side = int(round(np.exp(rng.uniform(np.log(lo), np.log(min(h, w))))))
+    y, x = rng.randint(0, h - side), rng.randint(0, w - side)
+    patch = Image.fromarray(a[y:y + side, x:x + side])
+    if side != size:
+        patch = patch.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
+    return np.asarray(patch)
+
+
 class CoverSampler:
     """Draws ``crop`` x ``crop`` covers.
 
@@ -45,18 +58,13 @@ class CoverSampler:
                     self.photos.append(np.asarray(img))
 
     def _photo_crop(self) -> np.ndarray:
-        a = self.photos[self.rng.randrange(len(self.photos))]
-        h, w = a.shape[:2]
-        lo = min(self.crop, min(h, w))   # a photo smaller than the crop is taken whole and enlarged
-        side = int(round(np.exp(self.rng.uniform(np.log(lo), np.log(min(h, w))))))
-        y, x = self.rng.randint(0, h - side), self.rng.randint(0, w - side)
-        patch = Image.fromarray(a[y:y + side, x:x + side])
-        if side != self.crop:
-            patch = patch.resize((self.crop, self.crop), Image.BILINEAR, reducing_gap=2.0)
-        return np.asarray(patch)
+        return random_photo_crop(self.photos[self.rng.randrange(len(self.photos))], self.crop, self.rng)
 
-    def sample(self, n: int):
-        if len(self.sizes) > 1:
+    def sample(self, n: int, size: int | None = None):
+        """``n`` covers [n, 3, crop, crop]; ``size`` forces the crop size of this batch."""
+        if size is not None:
+            self.crop = int(size)
+        elif len(self.sizes) > 1:
             self.crop = self.sizes[self.rng.randrange(len(self.sizes))]
         out = np.empty((n, self.crop, self.crop, 3), np.uint8)
         for i in range(n):

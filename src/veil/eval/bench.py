@@ -1,5 +1,6 @@
-"""``veil bench qr``: hide and reveal latency (median of several runs, in memory) and peak memory at
-256x256, 512x512, 1024x1024 and 1920x1080. Each size runs in a fresh process so its peak RSS is its own.
+"""``veil bench qr`` / ``veil bench image``: hide and reveal latency (median of several runs, in memory)
+and peak memory at 256x256, 512x512, 1024x1024 and 1920x1080 (image hiding: 256x256 and 1024x1024).
+Each size runs in a fresh process so its peak RSS is its own.
 """
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 SIZES = [(256, 256), (512, 512), (1024, 1024), (1920, 1080)]
 
 
@@ -20,24 +23,61 @@ def add_parser(bsub) -> None:
     p.add_argument("--repeats", type=int, default=7)
     p.add_argument("--sizes", default=",".join(f"{w}x{h}" for w, h in SIZES), help="comma-separated WxH list")
     p.add_argument("--out", default="results/bench_qr.json")
-    p.set_defaults(func=run)
+    p.set_defaults(func=run, task="qr")
+    i = bsub.add_parser("image", help="image-hiding hide/reveal latency and peak memory")
+    i.add_argument("--model", default="stegnet")
+    i.add_argument("--repeats", type=int, default=5)
+    i.add_argument("--sizes", default="256x256,1024x1024", help="comma-separated WxH list")
+    i.add_argument("--out", default=None, help="default results/bench_image_<model>.json")
+    i.set_defaults(func=run, task="image")
+
+
+def _smooth_image(rng, w: int, h: int):
+    """A smooth random photo-like image: upsampled noise."""
+    from PIL import Image
+
+    small = Image.fromarray(rng.integers(0, 256, (max(2, h // 32), max(2, w // 32), 3), dtype=np.uint8))
+    return small.resize((w, h), Image.BICUBIC)
+
+
+def measure_image(model_name: str, w: int, h: int, repeats: int) -> dict:
+    """Child process of ``veil bench image``: hide (PIL cover + PIL secret -> PIL) and reveal latencies."""
+    import resource
+
+    import torch
+
+    from ..api import get_model, hide_image, reveal_image
+
+    model = get_model(model_name, "image")
+    rng = np.random.default_rng(0)
+    cover, secret = _smooth_image(rng, w, h), _smooth_image(rng, w, h)
+    hide_t, reveal_t = [], []
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        stego = hide_image(cover, secret, model=model)
+        t1 = time.perf_counter()
+        reveal_image(stego, model=model)
+        t2 = time.perf_counter()
+        if i:
+            hide_t.append(t1 - t0)
+            reveal_t.append(t2 - t1)
+    return {"size": f"{w}x{h}", "hide_s": statistics.median(hide_t), "reveal_s": statistics.median(reveal_t),
+            "hide_all_s": hide_t, "reveal_all_s": reveal_t, "repeats": repeats,
+            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "rss_after_load_mb": rss0, "torch_threads": torch.get_num_threads()}
 
 
 def measure(model_name: str | None, w: int, h: int, repeats: int) -> dict:
     """Run in a child process: returns latencies (s) and this process's peak RSS (MB)."""
     import resource
 
-    import numpy as np
     import torch
-    from PIL import Image
 
     from ..api import get_model, hide_qr, reveal_qr
 
     model = get_model(model_name)
-    rng = np.random.default_rng(0)
-    # a smooth random photo-like cover: upsampled noise
-    small = Image.fromarray(rng.integers(0, 256, (max(2, h // 32), max(2, w // 32), 3), dtype=np.uint8))
-    cover = small.resize((w, h), Image.BICUBIC)
+    cover = _smooth_image(np.random.default_rng(0), w, h)
     text = "veil benchmark 0123456789"
     hide_t, reveal_t, ok = [], [], 0
     rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
@@ -62,7 +102,7 @@ def run(args) -> int:
 
     from ..errors import InputError
 
-    card = get_card(args.model)
+    card = get_card(args.model, args.task)
     try:
         sizes = [tuple(int(v) for v in s.lower().split("x")) for s in args.sizes.split(",")]
         assert all(len(s) == 2 and min(s) >= 64 for s in sizes)
@@ -70,8 +110,9 @@ def run(args) -> int:
         raise InputError(f"bad --sizes '{args.sizes}': use e.g. 256x256,1920x1080 (at least 64 px)") from None
     rows = []
     for w, h in sizes:
-        code = (f"import json,sys; from veil.eval.bench import measure; "
-                f"print(json.dumps(measure({card['name']!r}, {w}, {h}, {args.repeats})))")
+        fn = "measure" if args.task == "qr" else "measure_image"
+        code = (f"import json,sys; from veil.eval.bench import {fn}; "
+                f"print(json.dumps({fn}({card['name']!r}, {w}, {h}, {args.repeats})))")
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
         if r.returncode != 0:
             print(r.stderr, file=sys.stderr)
@@ -80,10 +121,12 @@ def run(args) -> int:
         rows.append(row)
         print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms   "
               f"peak RSS {row['peak_rss_mb']:6.0f} MB")
-    res = {"model": card["name"], "what": "in-memory PIL -> PIL hide and PIL -> text reveal, median",
+    what = {"qr": "in-memory PIL -> PIL hide and PIL -> text reveal, median",
+            "image": "in-memory PIL cover + PIL secret -> PIL stego hide, PIL -> PIL reveal, median"}[args.task]
+    res = {"model": card["name"], "what": what,
            "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
            "results": rows}
-    out = Path(args.out)
+    out = Path(args.out or f"results/bench_image_{card['name']}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(res, indent=1) + "\n")
     print(f"-> {out}")

@@ -1,5 +1,6 @@
 """Model families. Importing this package registers every architecture."""
-from . import qr_baseline, qr_densenet  # noqa: F401  (registration side effect)
+from . import lsb, pixinpix, qr_baseline, qr_densenet, stegnet  # noqa: F401  (registration side effect)
 from .base import QRStegoModel
+from .image_base import ImageStegoModel
 
-__all__ = ["QRStegoModel"]
+__all__ = ["QRStegoModel", "ImageStegoModel"]

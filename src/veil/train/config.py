@@ -54,7 +54,45 @@ class QRTrainConfig:
         return dataclasses.asdict(self)
 
 
-def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None) -> QRTrainConfig:
+@dataclass
+class ImageTrainConfig:
+    """Image-into-image hiding (stegnet, pixinpix)."""
+    arch: str = "stegnet"
+    tag: str = "default"
+    model: dict[str, Any] = field(default_factory=dict)   # builder kwargs (secret_channels, widths, ...)
+    init_from: str | None = None
+    data: str | None = None        # folder of training photos (covers, and secrets unless secrets = "digits")
+    secrets: str = "photos"        # photos | digits (the seed-002 MNIST-into-CIFAR case) | mixed
+    digits: str | None = None      # digits .npy (veil data prepare); default: <data>/../digits/train.npy
+    digits_prob: float = 0.3       # share of digit secrets when secrets = "mixed"
+    grey_prob: float = 0.1         # share of colour secrets turned grey (so grey secrets work)
+    crop: int = 64
+    crop_sizes: list[int] = field(default_factory=list)
+    synthetic_prob: float = 0.1
+    batch: int = 32
+    steps: int = 2000
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    decay_from: float = 0.6
+    loss: str = "stegnet"          # stegnet (seed 003 eq. 7) | l2 (seed 002)
+    cover_weight: float = 1.0
+    secret_weight: float = 1.0
+    attacks: list[str] = field(default_factory=list)
+    attack_prob: float = 0.5
+    attack_max_chain: int = 1
+    seed: int = 0
+    threads: int = 0
+    log_every: int = 25
+    ckpt_every: int = 100
+    half_weights: bool = False     # ship float16 weights (models of millions of parameters)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None,
+                cls: type = QRTrainConfig):
     values: dict[str, Any] = {}
     if recipe is not None:
         p = Path(recipe)
@@ -65,14 +103,14 @@ def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | No
         except tomllib.TOMLDecodeError as e:
             raise InputError(f"bad recipe {p}: {e}") from None
     values.update({k: v for k, v in (overrides or {}).items() if v is not None})
-    known = {f.name for f in dataclasses.fields(QRTrainConfig)}
+    known = {f.name for f in dataclasses.fields(cls)}
     unknown = set(values) - known
     if unknown:
         raise InputError(f"unknown config keys: {', '.join(sorted(unknown))}")
-    cfg = QRTrainConfig(**values)
+    cfg = cls(**values)
     from ..attacks import parse_attack
 
-    for spec in [*cfg.attacks, *cfg.calib_attacks]:
+    for spec in [*cfg.attacks, *getattr(cfg, "calib_attacks", [])]:
         try:
             parse_attack(spec)
         except ValueError as e:

@@ -17,34 +17,51 @@ def package_dir() -> Path:
 def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, command: str) -> dict:
     name = f"{cfg.arch}.{cfg.tag}"
     wfile = out / f"{name}.safetensors"
-    digest = save_weights(model, wfile)
+    # Image models with millions of parameters (pixinpix) ship float16 weights: half the bytes, and the
+    # released file is what every measurement of the card used.
+    n_params = sum(p.numel() for p in model.parameters())
+    half = getattr(cfg, "half_weights", False)
+    digest = save_weights(model, wfile, half=half)
     mod = importlib.import_module(f"veil.models.{cfg.arch}")
     card = {
         "name": name,
         "arch": cfg.arch,
         "tag": cfg.tag,
-        "task": "qr",
+        "task": "qr" if hasattr(model, "spec") else "image",
         "summary": (mod.__doc__ or "").strip().splitlines()[0],
         "kwargs": cfg.model,
-        "processing_size": model.processing_size,
-        # Smallest cover side the training saw (covers below the processing size are upscaled for the
-        # encoder and the residual shrunk back); `hide` refuses smaller covers for this model.
-        "min_cover_side": min([model.processing_size, *(cfg.crop_sizes or [cfg.crop])]),
-        "parameters": sum(p.numel() for p in model.parameters()),
-        "payload": {"type": "qr", "versions": [1, model.spec.max_version], "border_modules": model.spec.border,
-                    "ecc_default": "M",
-                    "capacity_bytes": {e: BYTE_CAPACITY[e][model.spec.max_version - 1] for e in "LMQH"}},
-        "weights": {"file": wfile.name, "sha256": digest, "bytes": wfile.stat().st_size},
+        "parameters": n_params,
+    }
+    if card["task"] == "qr":
+        card.update({
+            "processing_size": model.processing_size,
+            # Smallest cover side the training saw (covers below the processing size are upscaled for the
+            # encoder and the residual shrunk back); `hide` refuses smaller covers for this model.
+            "min_cover_side": min([model.processing_size, *(cfg.crop_sizes or [cfg.crop])]),
+            "payload": {"type": "qr", "versions": [1, model.spec.max_version], "border_modules": model.spec.border,
+                        "ecc_default": "M",
+                        "capacity_bytes": {e: BYTE_CAPACITY[e][model.spec.max_version - 1] for e in "LMQH"}},
+        })
+        data = ("shared/DATA.md photo corpus, training split (veil data prepare), "
+                f"+ {cfg.synthetic_prob:.0%} synthetic sharp-edge covers; random QR codes (segno)")
+    else:
+        card["payload"] = {"type": "image", "secret_channels": model.secret_channels,
+                           "size_multiple": model.size_multiple}
+        secrets = ("handwritten digits (opencv digits.png, training columns)" if cfg.secrets == "digits" else
+                   f"crops of other training photos ({cfg.grey_prob:.0%} turned grey)")
+        data = (f"covers: shared/DATA.md photo corpus, training split, {cfg.crop_sizes or cfg.crop} px random-scale "
+                f"crops + {cfg.synthetic_prob:.0%} synthetic; secrets: {secrets}")
+    card.update({
+        "weights": {"file": wfile.name, "sha256": digest, "bytes": wfile.stat().st_size,
+                    "dtype": "float16" if half else "float32"},
         "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
-                     "wall_time_s": round(state["wall"], 1), "final_cover_weight": state["cover_weight"],
-                     "final_module_error_ema": state["err_ema"],
-                     "data": "shared/DATA.md photo corpus, training split (veil data prepare), "
-                             f"+ {cfg.synthetic_prob:.0%} synthetic sharp-edge covers; random QR codes (segno)",
-                     "machine": "2-core CPU, no GPU",
-                     "calibration": calibration},
+                     "wall_time_s": round(state["wall"], 1), "data": data, "machine": "2-core CPU, no GPU"},
         "deviations": list(getattr(mod, "DEVIATIONS", [])),
         "metrics": {},
-    }
+    })
+    if card["task"] == "qr":
+        card["training"].update(final_cover_weight=state["cover_weight"], final_module_error_ema=state["err_ema"],
+                                calibration=calibration)
     (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
     return card
 

@@ -1,0 +1,76 @@
+"""``veil image hide`` and ``veil image reveal``: an image hidden in an image."""
+from __future__ import annotations
+
+import re
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("image", help="hide or reveal an image inside an image")
+    isub = p.add_subparsers(dest="image_command", metavar="ACTION")
+    isub.required = True
+
+    h = isub.add_parser("hide", help="hide SECRET in COVER")
+    h.add_argument("cover", help="cover image (any size from 16 px)")
+    h.add_argument("secret", help="image to hide (fitted to the cover's size, aspect ratio kept)")
+    h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
+    h.add_argument("--model", default="stegnet", help="stegnet (default), pixinpix, lsb1..lsb4, or arch.tag")
+    h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    h.set_defaults(func=hide)
+
+    r = isub.add_parser("reveal", help="recover the hidden image from a stego image")
+    r.add_argument("stego", help="stego image")
+    r.add_argument("-o", "--output", required=True, help="revealed image to write")
+    r.add_argument("--model", default="stegnet", help="the model that hid it (default: stegnet)")
+    r.add_argument("--size", default=None, metavar="WxH",
+                   help="the secret's own size: crops the fitting's padding and resizes (default: the stego's size)")
+    r.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    r.set_defaults(func=reveal)
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    from ..errors import InputError
+
+    m = re.fullmatch(r"\s*(\d+)\s*[xX]\s*(\d+)\s*", text)
+    if not m or min(int(m.group(1)), int(m.group(2))) < 1:
+        raise InputError(f"--size {text!r}: expected WxH, e.g. 640x480")
+    return int(m.group(1)), int(m.group(2))
+
+
+def _check_distinct(out: Path, *inputs: str) -> None:
+    from ..errors import InputError
+
+    for i in inputs:
+        if Path(i).resolve() == out.resolve():
+            raise InputError(f"the output would overwrite the input {i}; choose another path")
+
+
+def hide(args) -> int:
+    from ..api import hide_image
+    from ..errors import InputError
+    from ..imaging import check_output_path, load_image, save_image
+
+    out = check_output_path(args.output, args.force)
+    if out.suffix.lower() in (".jpg", ".jpeg"):
+        raise InputError("refusing to write the stego image as JPEG: lossy compression destroys the hidden image; "
+                         "use .png")
+    _check_distinct(out, args.cover, args.secret)
+    cover, secret = load_image(args.cover), load_image(args.secret)
+    stego = hide_image(cover, secret, model=args.model)
+    save_image(stego, out, force=args.force)
+    print(f"hid a {secret.width}x{secret.height} image in {out} ({stego.width}x{stego.height})", file=sys.stderr)
+    return 0
+
+
+def reveal(args) -> int:
+    from ..api import reveal_image
+    from ..imaging import check_output_path, load_image, save_image
+
+    size = parse_size(args.size) if args.size else None
+    out = check_output_path(args.output, args.force)
+    _check_distinct(out, args.stego)
+    img = reveal_image(load_image(args.stego), model=args.model, size=size)
+    save_image(img, out, force=args.force)
+    print(f"revealed a {img.width}x{img.height} image -> {out}", file=sys.stderr)
+    return 0

@@ -1,0 +1,93 @@
+"""The contract every image-into-image hiding model follows.
+
+A model is an ``encoder`` that maps (cover, secret) -> stego image and a ``decoder`` that maps a stego
+image -> the revealed secret, all at the same size, float [0,1] NCHW. The secret has
+``secret_channels`` channels (3 = colour, 1 = grey).
+
+Two faces:
+- ``forward`` (training): returns a dict of named tensors; the stego image is clipped and rounded to
+  8 bits in the loop (straight-through gradient), as a saved file would be, before it is revealed.
+- ``embed`` / ``extract`` (inference): no gradients, eval-mode batch norm, any image size (tiles of
+  ``tile`` px with ``halo`` px of context, padded by reflection to a multiple of ``size_multiple``).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..imaging import quantize_8bit
+
+
+def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
+    """Reflect-pad NCHW ``x`` on the bottom and right so both sides are multiples of ``m``."""
+    h, w = x.shape[-2:]
+    ph, pw = (-h) % m, (-w) % m
+    if not ph and not pw:
+        return x
+    mode = "reflect" if ph < h and pw < w else "replicate"
+    return F.pad(x, (0, pw, 0, ph), mode=mode)
+
+
+def tiled(fn, inputs: list[torch.Tensor], tile: int, halo: int, multiple: int) -> torch.Tensor:
+    """Apply ``fn`` to NCHW ``inputs`` (same H, W) tile by tile: each ``tile`` x ``tile`` output block is
+    computed from its block plus ``halo`` pixels of context on every side (padded to ``multiple``), so
+    memory stays bounded at any image size. Exact when ``halo`` covers the network's receptive field."""
+    h, w = inputs[0].shape[-2:]
+    out = None
+    for y0 in range(0, h, tile):
+        for x0 in range(0, w, tile):
+            y1, x1 = min(h, y0 + tile), min(w, x0 + tile)
+            ya, xa = max(0, y0 - halo), max(0, x0 - halo)
+            yb, xb = min(h, y1 + halo), min(w, x1 + halo)
+            crops = [pad_to_multiple(t[..., ya:yb, xa:xb], multiple) for t in inputs]
+            y = fn(*crops)[..., y0 - ya:y1 - ya, x0 - xa:x1 - xa]
+            if out is None:
+                out = y.new_empty((y.shape[0], y.shape[1], h, w))
+            out[..., y0:y1, x0:x1] = y
+    return out
+
+
+class ImageStegoModel(nn.Module):
+    """Base class: subclasses set ``encoder`` (cover, secret -> stego) and ``decoder`` (stego -> secret)."""
+
+    size_multiple = 1        # side lengths the networks need (pooling U-Nets: 2 ** depth)
+    secret_channels = 3
+    tile = 512               # inference works on tiles of this side ...
+    halo = 16                # ... with this much context around each (>= the receptive field's radius)
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, secret_channels: int = 3):
+        super().__init__()
+        self.encoder = encoder
+        self.decoder = decoder
+        self.secret_channels = int(secret_channels)
+
+    # -- training ------------------------------------------------------------------------------
+    def forward(self, cover: torch.Tensor, secret: torch.Tensor, attack: nn.Module | None = None) -> dict:
+        stego = self.encoder(cover, secret)
+        stego_8bit = quantize_8bit(stego)         # clipped to [0, 1], rounded; straight-through
+        received = quantize_8bit(attack(stego_8bit)) if attack is not None else stego_8bit
+        return {"stego_raw": stego, "stego": stego_8bit, "received": received, "revealed": self.decoder(received)}
+
+    # -- inference -----------------------------------------------------------------------------
+    @torch.no_grad()
+    def embed(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
+        """cover [B,3,H,W], secret [B,secret_channels,H,W] -> stego [B,3,H,W] in [0,1] (round when saving)."""
+        if secret.shape[-2:] != cover.shape[-2:]:
+            raise ValueError(f"secret {tuple(secret.shape[-2:])} and cover {tuple(cover.shape[-2:])} differ in size")
+        was = self.training
+        self.eval()
+        try:
+            return tiled(self.encoder, [cover, secret], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
+        finally:
+            self.train(was)
+
+    @torch.no_grad()
+    def extract(self, stego: torch.Tensor) -> torch.Tensor:
+        """stego [B,3,H,W] -> revealed secret [B,secret_channels,H,W] in [0,1]."""
+        was = self.training
+        self.eval()
+        try:
+            return tiled(self.decoder, [stego], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
+        finally:
+            self.train(was)

@@ -1,0 +1,236 @@
+"""Image-into-image hiding: model contracts at tiny size, the LSB baseline and seed-003 metrics against
+hand-computed values, the public API and CLI (fitting, grey secrets, bad input), training through
+`veil train image`, and real hide -> PNG -> reveal round trips through every shipped weight."""
+import io
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import veil
+from veil.api import fit_box
+from veil.cli.main import main
+from veil.imaging import pil_to_tensor
+from veil.metrics import cover_changing_rate, decoded_rate, payload_capacity, psnr, ssim
+from veil.registry import create_model, list_cards
+
+from .conftest import photo_like
+
+TINY = {"stegnet": {"widths": (4, 4, 8, 8, 8, 8)}, "pixinpix": {"widths": (4, 8, 8, 8, 8)}, "lsb3": {}}
+IMAGE_MODELS = [c["name"] for c in list_cards() if c.get("task") == "image"]
+NEURAL = [c["name"] for c in list_cards() if c.get("task") == "image" and c.get("weights")]
+
+
+# ----------------------------------------------------------------------------- contracts
+
+@pytest.mark.parametrize("arch", sorted(TINY))
+@pytest.mark.parametrize("channels", [3, 1])
+def test_forward_and_inference_contract(arch, channels):
+    torch.manual_seed(0)
+    m = create_model(arch, secret_channels=channels, **TINY[arch])
+    c, s = torch.rand(2, 3, 32, 32), torch.rand(2, channels, 32, 32)
+    o = m(c, s)
+    assert o["stego"].shape == (2, 3, 32, 32) and o["revealed"].shape == (2, channels, 32, 32)
+    # the stego image of the training face is what an 8-bit file holds
+    assert torch.equal(o["stego"], (o["stego"] * 255).round() / 255) and o["stego"].min() >= 0
+    if arch != "lsb3":   # every parameter gets a finite gradient through the 8-bit rounding
+        (o["stego_raw"].abs().mean() + o["revealed"].abs().mean()).backward()
+        assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
+        assert sum(float(p.grad.abs().sum()) for p in m.decoder.parameters()) > 0
+    # inference: any size (odd, not a multiple of 32), eval-mode batch norm, training mode restored
+    m.train()
+    c, s = torch.rand(1, 3, 45, 71), torch.rand(1, channels, 45, 71)
+    e1, e2 = m.embed(c, s), m.embed(c, s)
+    assert e1.shape == (1, 3, 45, 71) and torch.equal(e1, e2) and m.training
+    assert m.extract(e1).shape == (1, channels, 45, 71)
+    assert 0 <= float(e1.min()) and float(e1.max()) <= 1
+
+
+def test_stegnet_has_no_strides_and_tiles_exactly():
+    torch.manual_seed(0)
+    m = create_model("stegnet", **TINY["stegnet"]).eval()
+    assert all(mod.stride == (1, 1) for mod in m.modules() if isinstance(mod, torch.nn.Conv2d))
+    assert not any(isinstance(mod, (torch.nn.MaxPool2d, torch.nn.AvgPool2d)) for mod in m.modules())
+    for p in m.parameters():   # a non-trivial network (the embedder's last layer starts at zero)
+        p.data.normal_(0, 0.3)
+    c, s = torch.rand(1, 3, 70, 90), torch.rand(1, 3, 70, 90)
+    whole = m.embed(c, s)
+    m.tile = 24                # tiles of 24 px with 10 px of context: exact (receptive field radius 8)
+    assert torch.allclose(m.embed(c, s), whole, atol=1e-5)
+
+
+def test_stegnet_widths_match_the_paper():
+    m = create_model("stegnet")
+    from veil.models.stegnet import SCR
+
+    blocks = [b for b in m.encoder.modules() if isinstance(b, SCR)]
+    assert [b.pointwise.out_channels for b in blocks] == [32, 32, 64, 64, 128, 128]
+    assert m.encoder.net[0].in_channels == 6 and m.encoder.net[0].out_channels == 32
+
+
+def test_pixinpix_unet_depth():
+    m = create_model("pixinpix")
+    assert m.size_multiple == 32
+    assert [b[0].out_channels for b in m.encoder.net.down] == [16, 32, 64, 128, 256]
+    assert m.encoder.net.down[0][0].in_channels == 6
+
+
+# ----------------------------------------------------------------------------- LSB and metrics
+
+def test_lsb3_by_hand():
+    m = create_model("lsb3")
+    cover = torch.full((1, 3, 2, 2), 200 / 255)
+    secret = torch.full((1, 3, 2, 2), 255 / 255)
+    stego = m.embed(cover, secret)
+    assert torch.allclose(stego * 255, torch.full_like(stego, 207.0))       # 200 & ~7 | 255 >> 5
+    assert torch.allclose(m.extract(stego) * 255, torch.full_like(stego, 240.0))   # 7 << 5 + 16
+
+
+@pytest.mark.parametrize("k", [1, 2, 3, 4])
+def test_lsbk_error_bounds(k):
+    g = torch.Generator().manual_seed(k)
+    c = torch.randint(0, 256, (1, 3, 16, 16), generator=g).float() / 255
+    s = torch.randint(0, 256, (1, 3, 16, 16), generator=g).float() / 255
+    m = create_model(f"lsb{k}")
+    e = m.embed(c, s)
+    assert float((e - c).abs().max()) * 255 <= 2 ** k - 1 + 1e-4
+    assert float((m.extract(e) - s).abs().max()) * 255 <= 2 ** (7 - k) + 1e-4
+
+
+def test_seed003_metrics_by_hand():
+    h, d = torch.full((1, 3, 4, 4), 0.5), torch.full((1, 3, 4, 4), 0.6)
+    assert decoded_rate(h, d) == pytest.approx(0.9)
+    assert payload_capacity(0.9) == pytest.approx(21.6)
+    assert payload_capacity(0.982) == pytest.approx(23.568)      # the paper's 98.2% -> 23.57 bpp
+    assert payload_capacity(1.0, channels=1) == 8
+    c, e = torch.zeros(1, 3, 2, 2), torch.zeros(1, 3, 2, 2)
+    e[0, 0, 0, 0] = 0.12
+    assert cover_changing_rate(c, e) == pytest.approx(0.01)
+
+
+# ----------------------------------------------------------------------------- API
+
+def test_fit_box():
+    assert fit_box((300, 200), (512, 512)) == (0, 85, 512, 341)
+    assert fit_box((100, 100), (640, 480)) == (80, 0, 480, 480)
+    assert fit_box((64, 64), (64, 64)) == (0, 0, 64, 64)
+
+
+def _png(img):
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    buf.seek(0)
+    return Image.open(buf)
+
+
+def test_lsb3_round_trip_fits_and_unfits_the_secret(sample):
+    secret = photo_like(300, 200, seed=5)
+    stego = _png(veil.hide_image(sample, secret, model="lsb3"))
+    assert stego.size == sample.size and stego.mode == "RGB"
+    back = veil.reveal_image(stego, model="lsb3", size=secret.size)
+    assert back.size == (300, 200) and back.mode == "RGB"
+    assert psnr(pil_to_tensor(back), pil_to_tensor(secret)) > 25     # measured 28.5 dB
+    assert psnr(pil_to_tensor(stego), pil_to_tensor(sample)) > 36    # LSB3: at most 7 levels
+
+
+def test_grey_secret_comes_back_grey(sample):
+    secret = photo_like(128, 128, seed=6).convert("L")
+    for model in ["lsb3", *NEURAL]:
+        back = veil.reveal_image(_png(veil.hide_image(sample, secret, model=model)), model=model)
+        assert back.mode == "L", model
+
+
+def test_alpha_is_kept_and_bad_input_is_an_input_error(sample):
+    rgba = sample.convert("RGBA")
+    stego = veil.hide_image(rgba, sample, model="lsb3")
+    assert stego.mode == "RGBA"
+    with pytest.raises(veil.InputError, match="too small"):
+        veil.hide_image(sample.resize((8, 8)), sample, model="lsb3")
+    with pytest.raises(veil.InputError, match="PIL image"):
+        veil.hide_image(sample, np.zeros((4, 4)), model="lsb3")
+    with pytest.raises(veil.InputError, match="not a image model|qr model"):
+        veil.hide_image(sample, sample, model="qr_densenet")
+    with pytest.raises(veil.InputError, match="unknown model"):
+        veil.reveal_image(sample, model="nosuch")
+
+
+# ----------------------------------------------------------------------------- CLI
+
+def test_cli_round_trip_and_errors(tmp_path, sample_path, capsys):
+    secret = tmp_path / "secret.png"
+    photo_like(200, 120, seed=7).save(secret)
+    stego, out = tmp_path / "stego.png", tmp_path / "out.png"
+    assert main(["image", "hide", str(sample_path), str(secret), "-o", str(stego), "--model", "lsb3"]) == 0
+    assert main(["image", "reveal", str(stego), "-o", str(out), "--model", "lsb3", "--size", "200x120"]) == 0
+    assert Image.open(out).size == (200, 120)
+    capsys.readouterr()
+    cases = [
+        ["image", "hide", str(sample_path), str(secret), "-o", str(stego), "--model", "lsb3"],          # exists
+        ["image", "hide", str(tmp_path / "nope.png"), str(secret), "-o", str(tmp_path / "a.png")],       # missing
+        ["image", "hide", str(sample_path), str(secret), "-o", str(tmp_path / "a.jpg")],                 # lossy
+        ["image", "hide", str(sample_path), str(secret), "-o", str(secret), "--force"],                  # clobber
+        ["image", "reveal", str(stego), "-o", str(tmp_path / "b.png"), "--size", "12by5"],               # bad size
+        ["image", "reveal", str(stego), "-o", str(tmp_path / "b.png"), "--model", "qr_densenet"],        # wrong task
+    ]
+    for argv in cases:
+        assert main(argv) == 2, argv
+        err = capsys.readouterr().err
+        assert err.startswith("veil: error:") and err.count("\n") == 1 and "Traceback" not in err, err
+    tiny = tmp_path / "tiny.png"
+    photo_like(8, 8).save(tiny)
+    assert main(["image", "hide", str(tiny), str(secret), "-o", str(tmp_path / "c.png")]) == 2
+    assert "too small" in capsys.readouterr().err
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(b"not a png")
+    assert main(["image", "reveal", str(corrupt), "-o", str(tmp_path / "d.png")]) == 2
+
+
+# ----------------------------------------------------------------------------- training
+
+def _train(out, steps, arch="stegnet", extra=()):
+    recipe = out.parent / f"{arch}.toml"
+    widths = list(TINY[arch]["widths"])
+    recipe.write_text(f'arch = "{arch}"\nbatch = 2\ncrop = 32\nlog_every = 1\n[model]\nwidths = {widths}\n')
+    return main(["train", "image", "--config", str(recipe), "--data", "synthetic", "--steps", str(steps),
+                 "--out", str(out), "--no-progress", *extra])
+
+
+@pytest.mark.parametrize("arch", ["stegnet", "pixinpix"])
+def test_training_exports_and_resumes_exactly(tmp_path, arch):
+    a, b = tmp_path / "a", tmp_path / "b"
+    assert _train(a, 4, arch) == 0
+    assert _train(b, 2, arch) == 0 and _train(b, 4, arch, ["--resume"]) == 0
+    card = json.loads((a / f"{arch}.default.json").read_text())
+    assert card["task"] == "image" and card["training"]["steps"] == 4 and card["payload"]["secret_channels"] == 3
+    la = [json.loads(x)["loss"] for x in (a / "log.jsonl").read_text().splitlines()]
+    lb = [json.loads(x)["loss"] for x in (b / "log.jsonl").read_text().splitlines()]
+    assert la == lb                       # 2 steps + 2 resumed steps == 4 steps, to the last bit
+    from safetensors.torch import load_file
+
+    create_model(arch, **card["kwargs"]).load_state_dict(load_file(str(a / card["weights"]["file"])), strict=True)
+
+
+# ----------------------------------------------------------------------------- shipped weights
+
+# Floors well under what `make eval-image` measured (model cards), through real PNG files, on the
+# bundled photo (held out of training) with a synthetic secret it never saw.
+FLOORS = {"stegnet.default": {"cover_psnr": 28.0, "secret_psnr": 22.0},
+          "pixinpix.default": {"cover_psnr": 25.0, "secret_psnr": 20.0}}
+
+
+@pytest.mark.parametrize("name", NEURAL)
+def test_shipped_weights_round_trip(name, sample):
+    cover = sample.resize((128, 128), Image.LANCZOS)
+    secret = Image.fromarray(np.asarray(sample)[100:356, 150:406]).rotate(90).resize((128, 128), Image.LANCZOS)
+    stego = _png(veil.hide_image(cover, secret, model=name))
+    back = veil.reveal_image(stego, model=name)
+    c, e = pil_to_tensor(cover), pil_to_tensor(stego)
+    h, d = pil_to_tensor(secret), pil_to_tensor(back.convert("RGB"))
+    floors = FLOORS[name]
+    assert psnr(e, c) > floors["cover_psnr"] and psnr(d, h) > floors["secret_psnr"], (psnr(e, c), psnr(d, h))
+    assert ssim(d, h) > 0.5
+    # a different secret gives a different revealed image: the decoder reads the stego, not a prior
+    other = veil.reveal_image(_png(veil.hide_image(cover, photo_like(128, 128, seed=9), model=name)), model=name)
+    assert psnr(pil_to_tensor(other.convert("RGB")), h) < psnr(d, h) - 3
