@@ -38,9 +38,11 @@ train-qr: install
 train-qr-robust: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
 
-# Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet ~70 min, pixinpix ~20 min.
+# Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet ~70 min; pixinpix stage 1
+# (~19 min, kept in runs/) then stage 2 (~6 min, released).
 train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.default.toml --out runs/stegnet.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.stage1.toml --out runs/pixinpix.stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release
 
 eval-qr: install

@@ -16,10 +16,15 @@ def test_names_resolve():
 
 def test_every_card_is_complete_and_its_weights_match():
     cards = list_cards()
-    assert {c["name"] for c in cards} >= {"qr_densenet.default", "qr_baseline.default"}
+    assert {c["name"] for c in cards} >= {"qr_densenet.default", "qr_baseline.default", "lsb3.default"}
     for c in cards:
-        for key in ("arch", "tag", "kwargs", "processing_size", "payload", "weights", "training", "deviations"):
+        for key in ("arch", "tag", "task", "kwargs", "payload", "weights", "training", "deviations"):
             assert key in c, (c["name"], key)
+        if c["task"] == "qr":
+            assert "processing_size" in c
+        if c["weights"] is None:     # parameter-free baselines (lsbK) ship no weights and were never trained
+            assert veil.load_model(c["name"], task=c["task"]).state_dict() == {} and c["training"] is None
+            continue
         assert sha256_file(weights_path(c)) == c["weights"]["sha256"]
         assert "command" in c["training"] and c["training"]["wall_time_s"] > 0
         assert c["weights"]["bytes"] < 20e6  # small enough to ship in the package

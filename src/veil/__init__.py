@@ -42,12 +42,12 @@ def hide_image(cover, secret, model: str = "stegnet"):
     return _hide(cover, secret, model=model)
 
 
-def reveal_image(stego, model: str = "stegnet", size: tuple[int, int] | None = None):
+def reveal_image(stego, model: str = "stegnet", size: tuple[int, int] | None = None, grey: bool | None = None):
     """The image hidden in ``stego`` (PIL), at the stego's size or at ``size`` = (w, h) (padding removed);
-    grey when the hidden image was grey."""
+    grey when the hidden image was grey (``grey`` None: decided from the revealed channels)."""
     from .api import reveal_image as _reveal
 
-    return _reveal(stego, model=model, size=size)
+    return _reveal(stego, model=model, size=size, grey=grey)
 
 
 def attack_image(image, attacks: list[str], seed: int = 0):

@@ -25,6 +25,9 @@ def add_parser(sub) -> None:
     r.add_argument("--model", default="stegnet", help="the model that hid it (default: stegnet)")
     r.add_argument("--size", default=None, metavar="WxH",
                    help="the secret's own size: crops the fitting's padding and resizes (default: the stego's size)")
+    r.add_argument("--grey", action="store_true",
+                   help="the hidden image was grey: write a greyscale image (needed for neural models; lsbK and "
+                        "1-channel models tell by themselves)")
     r.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     r.set_defaults(func=reveal)
 
@@ -70,7 +73,7 @@ def reveal(args) -> int:
     size = parse_size(args.size) if args.size else None
     out = check_output_path(args.output, args.force)
     _check_distinct(out, args.stego)
-    img = reveal_image(load_image(args.stego), model=args.model, size=size)
+    img = reveal_image(load_image(args.stego), model=args.model, size=size, grey=True if args.grey else None)
     save_image(img, out, force=args.force)
     print(f"revealed a {img.width}x{img.height} image -> {out}", file=sys.stderr)
     return 0

@@ -8,8 +8,8 @@ payload capacity (bpp) and cover changing rate; PSNR and SSIM of stego vs cover 
 
 ``--digits``: the seed 002 experiment: handwritten digits (grey, 32x32) hidden in 32x32 photo crops.
 
-Writes ``results/image_<model>_<size>.json`` (``..._digits32.json``), a figure like seed 003's Figs. 1
-and 3 (cover, stego, secret, revealed, residuals x5 and x10, seed 003 eq. 4) and a histogram figure of
+Writes ``results/image_<model>_<size>.json`` (``..._digits32.json``), a figure (``.jpg``) like seed 003's
+Figs. 1 and 3 (cover, stego, secret, revealed, residuals x5 and x10, seed 003 eq. 4) and a histogram figure of
 cover and stego for the model against lsb3 (its Fig. 9).
 """
 from __future__ import annotations
@@ -170,7 +170,8 @@ def figure_examples(examples, title: str, path: Path) -> None:
                 ax.set_title(cols[c], fontsize=9)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=80)
+    # JPEG (quality 90) keeps photo panels small in the repository; the numbers come from the PNG round trip
+    fig.savefig(path, dpi=80, pil_kwargs={"quality": 90})
     plt.close(fig)
 
 
@@ -248,7 +249,7 @@ def run(args) -> int:
             stem = f"image_{card['name']}_{what}"
             if not args.no_figures:
                 figure_examples(examples, f"{card['name']} at {what}: cover, stego, secret, revealed (8-bit PNG)",
-                                out_dir / f"{stem}.png")
+                                out_dir / f"{stem}.jpg")
                 hists = {card["name"]: histograms(card["name"], pairs)}
                 if card["arch"] != "lsb3":
                     hists["lsb3.default"] = histograms("lsb3", pairs)

@@ -12,11 +12,29 @@ Two faces:
 """
 from __future__ import annotations
 
+import functools
+
 import torch
 from torch import nn
 
 from ..imaging import quantize_8bit, resize
 from ..payloads.qr import QRSpec
+
+
+def inference(fn):
+    """Decorator of ``embed`` / ``extract``: no gradients, eval-mode batch norm and dropout, the caller's
+    training mode restored afterwards."""
+    @functools.wraps(fn)
+    def run(self, *args, **kwargs):
+        was = self.training
+        self.eval()
+        try:
+            with torch.no_grad():
+                return fn(self, *args, **kwargs)
+        finally:
+            self.train(was)
+
+    return run
 
 
 class QRStegoModel(nn.Module):
@@ -61,22 +79,12 @@ class QRStegoModel(nn.Module):
                 "received": received, "logits": self.logits(received)}
 
     # -- inference -----------------------------------------------------------------------------
-    @torch.no_grad()
+    @inference
     def embed(self, cover: torch.Tensor, qr: torch.Tensor) -> torch.Tensor:
         """cover [B,3,H,W], qr [B,1,P,P] -> stego [B,3,H,W] in [0,1] (float; round when saving)."""
-        was = self.training
-        self.eval()
-        try:
-            return (cover + self.residual(cover, qr)).clamp_(0, 1)
-        finally:
-            self.train(was)
+        return (cover + self.residual(cover, qr)).clamp_(0, 1)
 
-    @torch.no_grad()
+    @inference
     def extract(self, stego: torch.Tensor) -> torch.Tensor:
         """stego [B,3,H,W] -> probability that each pixel of the QR image is light, [B,1,P,P]."""
-        was = self.training
-        self.eval()
-        try:
-            return torch.sigmoid(self.logits(stego))
-        finally:
-            self.train(was)
+        return torch.sigmoid(self.logits(stego))

@@ -17,6 +17,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..imaging import quantize_8bit
+from .base import inference
 
 
 def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
@@ -48,6 +49,23 @@ def tiled(fn, inputs: list[torch.Tensor], tile: int, halo: int, multiple: int) -
     return out
 
 
+class ConcatEmbedder(nn.Module):
+    """(cover, secret) -> ``net``(cover ++ secret), plus the cover when ``residual`` (the network then
+    learns the change, and its last layer ``head`` starts at zero: stego = cover at step 0)."""
+
+    def __init__(self, net: nn.Module, head: nn.Conv2d, residual: bool):
+        super().__init__()
+        self.net = net
+        self.residual = residual
+        if residual:
+            nn.init.zeros_(head.weight)
+            nn.init.zeros_(head.bias)
+
+    def forward(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
+        out = self.net(torch.cat([cover, secret], 1))
+        return cover + out if self.residual else out
+
+
 class ImageStegoModel(nn.Module):
     """Base class: subclasses set ``encoder`` (cover, secret -> stego) and ``decoder`` (stego -> secret)."""
 
@@ -70,24 +88,14 @@ class ImageStegoModel(nn.Module):
         return {"stego_raw": stego, "stego": stego_8bit, "received": received, "revealed": self.decoder(received)}
 
     # -- inference -----------------------------------------------------------------------------
-    @torch.no_grad()
+    @inference
     def embed(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
         """cover [B,3,H,W], secret [B,secret_channels,H,W] -> stego [B,3,H,W] in [0,1] (round when saving)."""
         if secret.shape[-2:] != cover.shape[-2:]:
             raise ValueError(f"secret {tuple(secret.shape[-2:])} and cover {tuple(cover.shape[-2:])} differ in size")
-        was = self.training
-        self.eval()
-        try:
-            return tiled(self.encoder, [cover, secret], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
-        finally:
-            self.train(was)
+        return tiled(self.encoder, [cover, secret], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
 
-    @torch.no_grad()
+    @inference
     def extract(self, stego: torch.Tensor) -> torch.Tensor:
         """stego [B,3,H,W] -> revealed secret [B,secret_channels,H,W] in [0,1]."""
-        was = self.training
-        self.eval()
-        try:
-            return tiled(self.decoder, [stego], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
-        finally:
-            self.train(was)
+        return tiled(self.decoder, [stego], self.tile, self.halo, self.size_multiple).clamp_(0, 1)

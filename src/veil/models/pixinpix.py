@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from ..registry import register_model
-from .image_base import ImageStegoModel
+from .image_base import ConcatEmbedder, ImageStegoModel
 
 DEVIATIONS = [
     "Adam instead of SGD at lr 0.01, and the stego image is cover + U-Net output (the network learns the "
@@ -59,20 +59,6 @@ class UNet(nn.Module):
         return self.head(x)
 
 
-class PixInPixEncoder(nn.Module):
-    def __init__(self, secret_channels: int, widths, residual: bool):
-        super().__init__()
-        self.net = UNet(3 + secret_channels, 3, widths)
-        self.residual = residual
-        if residual:   # start at stego = cover: the change grows from zero
-            nn.init.zeros_(self.net.head.weight)
-            nn.init.zeros_(self.net.head.bias)
-
-    def forward(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
-        out = self.net(torch.cat([cover, secret], 1))
-        return cover + out if self.residual else out
-
-
 class PixInPix(ImageStegoModel):
     # Five poolings see far: tiles of 512 px get 64 px of context, an approximation at tile seams
     # (covers up to 512 px are one tile and exact).
@@ -84,7 +70,7 @@ def pixinpix(secret_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64, 12
              residual: bool = True) -> PixInPix:
     """PixInPix (seed 002): ``secret_channels`` 3 (colour) or 1 (grey, the MNIST-into-CIFAR case)."""
     widths = tuple(widths)
-    model = PixInPix(PixInPixEncoder(secret_channels, widths, residual), UNet(3, secret_channels, widths),
-                     secret_channels)
+    net = UNet(3 + secret_channels, 3, widths)
+    model = PixInPix(ConcatEmbedder(net, net.head, residual), UNet(3, secret_channels, widths), secret_channels)
     model.size_multiple = 2 ** len(widths)
     return model

@@ -12,7 +12,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..registry import register_model
-from .image_base import ImageStegoModel
+from .image_base import ConcatEmbedder, ImageStegoModel
 
 WIDTHS = (32, 32, 64, 64, 128, 128)
 
@@ -57,20 +57,6 @@ class SCRStack(nn.Sequential):
         super().__init__(*layers)
 
 
-class StegNetEmbedder(nn.Module):
-    def __init__(self, secret_channels: int, widths, residual: bool):
-        super().__init__()
-        self.net = SCRStack(3 + secret_channels, 3, widths)
-        self.residual = residual
-        if residual:   # start at stego = cover: the change grows from zero
-            nn.init.zeros_(self.net[-1].weight)
-            nn.init.zeros_(self.net[-1].bias)
-
-    def forward(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
-        out = self.net(torch.cat([cover, secret], 1))
-        return cover + out if self.residual else out
-
-
 class StegNet(ImageStegoModel):
     size_multiple = 1
     halo = 10   # receptive field: eight 3x3 layers -> 8 px radius; tiling is exact
@@ -80,6 +66,7 @@ class StegNet(ImageStegoModel):
 def stegnet(secret_channels: int = 3, widths: tuple[int, ...] = WIDTHS, residual: bool = True) -> StegNet:
     """StegNet (seed 003). ``widths`` of the six SCR blocks; ``residual``: embedder outputs cover + change."""
     widths = tuple(widths)
-    enc = StegNetEmbedder(secret_channels, widths, residual)
+    net = SCRStack(3 + secret_channels, 3, widths)
+    enc = ConcatEmbedder(net, net[-1], residual)
     dec = SCRStack(3, secret_channels, widths)
     return StegNet(enc, dec, secret_channels)
