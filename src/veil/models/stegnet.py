@@ -60,6 +60,7 @@ class SCRStack(nn.Sequential):
 class StegNet(ImageStegoModel):
     size_multiple = 1
     halo = 10   # receptive field: eight 3x3 layers -> 8 px radius; tiling is exact
+    tile = 128  # small tiles stay in cache: 1024x1024 hide 4.4 s at 256 px tiles, 2.8-3.7 s at 128
 
 
 @register_model

@@ -76,8 +76,7 @@ def train_image(cfg: ImageTrainConfig, out: Path, resume: bool = False, progress
     if cfg.threads:
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
-    # channels-last: the depthwise and pointwise convolutions of a CPU run are ~1.6x faster so
-    model = create_model(cfg.arch, **cfg.model).to(memory_format=torch.channels_last)
+    model = create_model(cfg.arch, **cfg.model)     # channels-last (the model's own choice): ~1.6x faster steps
     if cfg.init_from and not (resume and (out / "last.pt").is_file()):
         init_weights(model, cfg.init_from, None, log)
         log(f"initialised from {cfg.init_from}")
