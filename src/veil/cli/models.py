@@ -16,8 +16,9 @@ def _fmt_metrics(m: dict) -> str:
                             ("psnr", "PSNR", "{:.1f} dB"), ("ssim", "SSIM", "{:.4f}")):
         if key in m:
             parts.append(f"{label} {fmt.format(m[key])}")
-    for size, r in sorted((k, v) for k, v in m.items() if k.startswith("image_")):
-        parts.append(f"{size[6:]}: cover {r['cover_psnr']:.1f} dB, secret {r['secret_psnr']:.1f} dB, "
+    image = [(k[6:], v) for k, v in m.items() if k.startswith("image_")]
+    for size, r in sorted(image, key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0)):
+        parts.append(f"{size}: cover {r['cover_psnr']:.1f} dB, secret {r['secret_psnr']:.1f} dB, "
                      f"decoded {r['decoded_rate']:.1%}")
     return ", ".join(parts) or "not measured"
 
