@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust train-image eval-qr eval-robust eval-image bench bench-image clean
+.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image bench bench-image clean
 
 install: $(VENV)/.installed
 
@@ -44,6 +44,10 @@ train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.default.toml --out runs/stegnet.default --resume --release
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.stage1.toml --out runs/pixinpix.stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release
+
+# Continues stegnet.default for 12,000 steps (~4 h): run it repeatedly, each run resumes; releases at the end.
+train-stegnet-long: install
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.long.toml --out runs/stegnet.long --resume --release
 
 eval-qr: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card
