@@ -253,3 +253,12 @@ def test_pixinpix_reveals_a_digit_in_a_32px_crop(sample):
     assert psnr(pil_to_tensor(stego), pil_to_tensor(cover)) > 27                       # measured 30.5 dB
     got, want = pil_to_tensor(back.convert("RGB"))[:, :1], pil_to_tensor(digit.convert("RGB"))[:, :1]
     assert ssim(got, want) > 0.8                                                        # measured 0.893
+
+
+def test_train_image_bad_recipe_is_one_line_error(tmp_path, capsys):
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('secrets = "digits"\n')          # digit secrets without any digits file
+    assert main(["train", "image", "--config", str(recipe), "--data", "synthetic", "--steps", "1",
+                 "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("veil: error:") and "digits" in err and "Traceback" not in err

@@ -73,6 +73,7 @@ def _command(args, family: str) -> str:
 
 
 def train_image_cmd(args) -> int:
+    from ..errors import InputError
     from ..train.config import ImageTrainConfig, load_config
     from ..train.export import release, write_card
     from ..train.image import train_image
@@ -80,8 +81,11 @@ def train_image_cmd(args) -> int:
     overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "init_from")}
     cfg = load_config(args.config, overrides, cls=ImageTrainConfig)
     out = _resolve_run(args, cfg)
-    result = train_image(cfg, out, resume=args.resume, progress=not args.no_progress,
-                         log=lambda m: print(m, file=sys.stderr))
+    try:
+        result = train_image(cfg, out, resume=args.resume, progress=not args.no_progress,
+                             log=lambda m: print(m, file=sys.stderr))
+    except (FileNotFoundError, ValueError) as e:   # no photos / digits, a bad secrets kind or model argument
+        raise InputError(str(e)) from None
     model, state = result["model"], result["state"]
     card = write_card(model, cfg, state, None, out, _command(args, "image"))
     print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
