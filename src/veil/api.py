@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import InputError, RevealError
-from .imaging import check_size, pil_to_tensor, split_alpha, tensor_to_pil
+from .imaging import MIN_SIDE, check_size, pil_to_tensor, split_alpha, tensor_to_pil
 from .payloads.qr import QRCode, encode_text, read_from_probabilities, render_matrix
 
 
@@ -59,13 +59,10 @@ def reveal_qr_tensor(stego, model) -> list[tuple[str | None, np.ndarray]]:
 
 # ----------------------------------------------------------------------------- PIL level
 
-def _check_image(image, what: str, min_side: int | None = None) -> Image.Image:
+def _check_image(image, what: str, min_side: int = MIN_SIDE) -> Image.Image:
     if not isinstance(image, Image.Image):
         raise InputError(f"{what} must be a PIL image, got {type(image).__name__}")
-    if min_side is None:
-        check_size(image, what=what)
-    else:
-        check_size(image, min_side=min_side, what=what)
+    check_size(image, min_side=min_side, what=what)
     return image
 
 
@@ -143,6 +140,11 @@ def fit_secret(secret: Image.Image, size: tuple[int, int], grey: bool) -> Image.
     return canvas
 
 
+def _equal_channels(a: np.ndarray) -> bool:
+    """True when the first three channels of HxWxC ``a`` are identical everywhere."""
+    return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
+
+
 def _is_grey(image: Image.Image) -> bool:
     if image.mode in ("1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"):
         return True
@@ -150,16 +152,13 @@ def _is_grey(image: Image.Image) -> bool:
         image = image.convert("RGB")
     if image.mode not in ("RGB", "RGBA"):
         return False
-    a = np.asarray(image)[..., :3]
-    return bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
+    return _equal_channels(np.asarray(image))
 
 
 def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet") -> Image.Image:
     """Hide the image ``secret`` in ``cover``; returns an 8-bit RGB (RGBA if the cover had alpha) stego
     image of the cover's size. The secret is fitted to the cover (aspect ratio kept, black padding); a grey
     secret is hidden as grey. Save the result losslessly (PNG)."""
-    import torch
-
     cover = _check_image(cover, "cover", MIN_IMAGE_SIDE)
     secret = _check_image(secret, "secret", 1)
     m = get_model(model, "image")
@@ -168,9 +167,7 @@ def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "ste
     s = pil_to_tensor(fitted.convert("RGB"))
     if m.secret_channels == 1:
         s = s[:, :1]
-    with torch.no_grad():
-        stego = m.embed(pil_to_tensor(rgb), s)
-    return tensor_to_pil(stego, alpha)
+    return tensor_to_pil(m.embed(pil_to_tensor(rgb), s), alpha)
 
 
 def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[int, int] | None = None,
@@ -183,19 +180,15 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     neural 3-channel model reveals a grey secret as three nearly, not exactly, equal channels, and how near
     overlaps with nearly grey photos (measured for pixinpix on 64 px validation pairs: channel spread 0.003-0.069
     for grey secrets, from 0.020 for colour ones), so it cannot be told from the pixels: pass True."""
-    import torch
-
     stego = _check_image(stego, "stego image", MIN_IMAGE_SIDE)
     m = get_model(model, "image")
     rgb, _ = split_alpha(stego)
-    with torch.no_grad():
-        out = m.extract(pil_to_tensor(rgb))
+    out = m.extract(pil_to_tensor(rgb))
     if out.shape[1] == 1:
         grey = True
     img = tensor_to_pil(out.mean(1, keepdim=True).expand(-1, 3, -1, -1) if grey else out)
     if grey is None:
-        a = np.asarray(img)
-        grey = bool((a[..., 0] == a[..., 1]).all() and (a[..., 1] == a[..., 2]).all())
+        grey = _equal_channels(np.asarray(img))
     if grey:
         img = img.convert("L")
     if size is not None:

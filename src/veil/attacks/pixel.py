@@ -85,7 +85,8 @@ class GaussianNoise(Attack):
         return x + torch.randn_like(x) * (s / 255.0)
 
 
-def _grey(x):
+def luma(x):
+    """RGB [B,3,H,W] -> luma [B,1,H,W] (ITU-R 601 weights, as PIL's "L")."""
     return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
 
 
@@ -106,7 +107,7 @@ class Contrast(Attack):
     unit = "factor"
 
     def apply(self, x, s):
-        m = _grey(x).mean(dim=(1, 2, 3), keepdim=True)
+        m = luma(x).mean(dim=(1, 2, 3), keepdim=True)
         return (x - m) * s + m
 
 
@@ -117,5 +118,5 @@ class Saturation(Attack):
     unit = "factor"
 
     def apply(self, x, s):
-        g = _grey(x)
+        g = luma(x)
         return g + (x - g) * s

@@ -40,61 +40,54 @@ def _smooth_image(rng, w: int, h: int):
     return small.resize((w, h), Image.BICUBIC)
 
 
-def measure_image(model_name: str, w: int, h: int, repeats: int) -> dict:
-    """Child process of ``veil bench image``: hide (PIL cover + PIL secret -> PIL) and reveal latencies."""
+def _timed(hide, reveal, repeats: int, check=None) -> dict:
+    """Median latencies of ``hide()`` then ``reveal(stego)`` over ``repeats`` runs after one warm-up, and
+    this process's peak RSS (MB); with ``check(revealed)``, how many runs got the payload back."""
     import resource
 
     import torch
 
+    hide_t, reveal_t, ok = [], [], 0
+    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for i in range(repeats + 1):
+        t0 = time.perf_counter()
+        stego = hide()
+        t1 = time.perf_counter()
+        got = reveal(stego)
+        t2 = time.perf_counter()
+        if i:  # the first run warms up
+            hide_t.append(t1 - t0)
+            reveal_t.append(t2 - t1)
+            ok += bool(check(got)) if check else 0
+    row = {"hide_s": statistics.median(hide_t), "reveal_s": statistics.median(reveal_t),
+           "hide_all_s": hide_t, "reveal_all_s": reveal_t, "revealed_ok": ok, "repeats": repeats,
+           "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+           "rss_after_load_mb": rss0, "torch_threads": torch.get_num_threads()}
+    if check is None:       # an image always comes back; its quality is `veil eval image`'s business
+        del row["revealed_ok"]
+    return row
+
+
+def measure_image(model_name: str, w: int, h: int, repeats: int) -> dict:
+    """Child process of ``veil bench image``: hide (PIL cover + PIL secret -> PIL) and reveal latencies."""
     from ..api import get_model, hide_image, reveal_image
 
     model = get_model(model_name, "image")
     rng = np.random.default_rng(0)
     cover, secret = _smooth_image(rng, w, h), _smooth_image(rng, w, h)
-    hide_t, reveal_t = [], []
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for i in range(repeats + 1):
-        t0 = time.perf_counter()
-        stego = hide_image(cover, secret, model=model)
-        t1 = time.perf_counter()
-        reveal_image(stego, model=model)
-        t2 = time.perf_counter()
-        if i:
-            hide_t.append(t1 - t0)
-            reveal_t.append(t2 - t1)
-    return {"size": f"{w}x{h}", "hide_s": statistics.median(hide_t), "reveal_s": statistics.median(reveal_t),
-            "hide_all_s": hide_t, "reveal_all_s": reveal_t, "repeats": repeats,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_after_load_mb": rss0, "torch_threads": torch.get_num_threads()}
+    return {"size": f"{w}x{h}", **_timed(lambda: hide_image(cover, secret, model=model),
+                                         lambda s: reveal_image(s, model=model), repeats)}
 
 
 def measure(model_name: str | None, w: int, h: int, repeats: int) -> dict:
-    """Run in a child process: returns latencies (s) and this process's peak RSS (MB)."""
-    import resource
-
-    import torch
-
+    """Child process of ``veil bench qr``: hide and reveal latencies, texts read back, peak RSS."""
     from ..api import get_model, hide_qr, reveal_qr
 
     model = get_model(model_name)
     cover = _smooth_image(np.random.default_rng(0), w, h)
     text = "veil benchmark 0123456789"
-    hide_t, reveal_t, ok = [], [], 0
-    rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    for i in range(repeats + 1):
-        t0 = time.perf_counter()
-        stego = hide_qr(cover, text, model=model)
-        t1 = time.perf_counter()
-        got = reveal_qr(stego, model=model)
-        t2 = time.perf_counter()
-        if i:  # the first run warms up
-            hide_t.append(t1 - t0)
-            reveal_t.append(t2 - t1)
-            ok += got == text
-    return {"size": f"{w}x{h}", "hide_s": statistics.median(hide_t), "reveal_s": statistics.median(reveal_t),
-            "hide_all_s": hide_t, "reveal_all_s": reveal_t, "revealed_ok": ok, "repeats": repeats,
-            "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-            "rss_after_load_mb": rss0, "torch_threads": torch.get_num_threads()}
+    return {"size": f"{w}x{h}", **_timed(lambda: hide_qr(cover, text, model=model),
+                                         lambda s: reveal_qr(s, model=model), repeats, check=lambda t: t == text)}
 
 
 def run(args) -> int:

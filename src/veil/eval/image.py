@@ -100,10 +100,10 @@ def measure_pair(model, cover: Image.Image, secret: Image.Image) -> tuple[dict, 
     from ..imaging import pil_to_tensor
     from ..metrics import cover_changing_rate, decoded_rate, payload_capacity, psnr, ssim
 
-    stego = through_png(hide_image(cover, secret, model=model))
-    revealed = reveal_image(stego, model=model, grey=secret.mode == "L")
-    c, e = pil_to_tensor(cover), pil_to_tensor(stego)
     grey = secret.mode == "L"
+    stego = through_png(hide_image(cover, secret, model=model))
+    revealed = reveal_image(stego, model=model, grey=grey)
+    c, e = pil_to_tensor(cover), pil_to_tensor(stego)
     h, d = pil_to_tensor(secret.convert("RGB")), pil_to_tensor(revealed.convert("RGB"))
     if grey:
         h, d = h[:, :1], d[:, :1]
@@ -124,21 +124,23 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def evaluate(model_name: str, pairs) -> tuple[dict, list]:
+def evaluate(model_name: str, pairs) -> tuple[dict, list, dict]:
+    """Measure every pair; returns the results, up to three example pairs for the figure, and the pooled
+    histograms of the covers and of the stego files read back."""
     from ..api import get_model
 
     model = get_model(model_name, "image")
-    rows, examples = [], []
+    rows, examples, hist = [], [], Histograms()
     shown = {0, len(pairs) // 3, 2 * len(pairs) // 3}      # three pairs from different photos for the figure
     for k, (cover, secret, cname, sname) in enumerate(pairs):
         row, stego, revealed = measure_pair(model, cover, secret)
         rows.append({"cover": cname, "secret": sname, **row})
+        hist.add(cover, stego)
         if k in shown:
             examples.append((cover, stego, secret, revealed))
-    res = {"model": model.card["name"], "overall": summarise([{k: v for k, v in r.items() if k not in ("cover",
-                                                                                                         "secret")}
-                                                              for r in rows]), "rows": rows}
-    return res, examples[:3]
+    # summarise() takes the float columns: the photo names stay out of the means
+    res = {"model": model.card["name"], "overall": summarise(rows), "rows": rows}
+    return res, examples[:3], hist.result()
 
 
 # ----------------------------------------------------------------------------- figures
@@ -175,19 +177,32 @@ def figure_examples(examples, title: str, path: Path) -> None:
     plt.close(fig)
 
 
+class Histograms:
+    """Pooled 256-bin histograms of covers and of their stego images (R, G, B summed)."""
+
+    def __init__(self):
+        self.cover, self.stego = np.zeros(256), np.zeros(256)
+
+    def add(self, cover: Image.Image, stego: Image.Image) -> None:
+        self.cover += np.bincount(np.asarray(cover.convert("RGB")).ravel(), minlength=256)
+        self.stego += np.bincount(np.asarray(stego.convert("RGB")).ravel(), minlength=256)
+
+    def result(self) -> dict:
+        """Both histograms and the L1 distance between them normalised."""
+        hc, he = self.cover, self.stego
+        return {"cover": hc.tolist(), "stego": he.tolist(),
+                "l1": float(np.abs(hc / hc.sum() - he / he.sum()).sum())}
+
+
 def histograms(model_name: str, pairs) -> dict:
-    """Pooled 256-bin histograms of all covers and of their stego images (per channel summed), for
-    ``model_name``; the L1 distance between the normalised histograms."""
+    """:class:`Histograms` of ``pairs`` hidden by ``model_name`` (the lsb3 comparison of a figure)."""
     from ..api import get_model, hide_image
 
     model = get_model(model_name, "image")
-    hc, he = np.zeros(256), np.zeros(256)
+    hist = Histograms()
     for cover, secret, _, _ in pairs:
-        stego = through_png(hide_image(cover, secret, model=model))
-        hc += np.bincount(np.asarray(cover).ravel(), minlength=256)
-        he += np.bincount(np.asarray(stego.convert("RGB")).ravel(), minlength=256)
-    return {"cover": hc.tolist(), "stego": he.tolist(),
-            "l1": float(np.abs(hc / hc.sum() - he / he.sum()).sum())}
+        hist.add(cover, through_png(hide_image(cover, secret, model=model)))
+    return hist.result()
 
 
 def figure_histograms(hists: dict[str, dict], title: str, path: Path) -> None:
@@ -243,14 +258,14 @@ def run(args) -> int:
                                                 args.seed)))
     for card in cards:
         for what, pairs in jobs:
-            res, examples = evaluate(card["name"], pairs)
+            res, examples, hist = evaluate(card["name"], pairs)
             res.update(size=what, images=args.images, seed=args.seed,
                        command="veil eval image " + " ".join(sys.argv[3:] if sys.argv[0].endswith("veil") else []))
             stem = f"image_{card['name']}_{what}"
             if not args.no_figures:
                 figure_examples(examples, f"{card['name']} at {what}: cover, stego, secret, revealed (8-bit PNG)",
                                 out_dir / f"{stem}.jpg")
-                hists = {card["name"]: histograms(card["name"], pairs)}
+                hists = {card["name"]: hist}
                 if card["arch"] != "lsb3":
                     hists["lsb3.default"] = histograms("lsb3", pairs)
                 res["histogram_l1"] = {k: v["l1"] for k, v in hists.items()}

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from ..attacks.pixel import luma
 from ..data.covers import CoverSampler
 from ..losses import image_hiding_loss
 from ..metrics import psnr
@@ -19,9 +20,8 @@ from .loop import init_weights, make_optimizer, run_loop
 
 
 def grey(x: torch.Tensor) -> torch.Tensor:
-    """RGB [B,3,H,W] -> luma (ITU-R 601, as PIL's "L") replicated to 3 channels."""
-    w = torch.tensor([0.299, 0.587, 0.114], dtype=x.dtype).view(1, 3, 1, 1)
-    return (x * w).sum(1, keepdim=True).expand(-1, 3, -1, -1).contiguous()
+    """RGB [B,3,H,W] -> its luma replicated to 3 channels."""
+    return luma(x).expand(-1, 3, -1, -1).contiguous()
 
 
 class SecretSampler:
