@@ -70,3 +70,28 @@ def list_models() -> list[str]:
     from .registry import list_models as _list
 
     return _list()
+
+
+def disguise_train(disguise, secret, size: int = 256, color: bool = False, steps: int | None = None,
+                   passphrase: str | None = None, progress: bool = False) -> bytes:
+    """Seed 004's image disguise: train a generator that turns the ordinary image ``disguise`` (PIL) into
+    ``secret`` (PIL); returns the key file's bytes (the generator; encrypted when ``passphrase`` is given).
+    Keep the key like the secret itself: its weights carry the secret (README, "Image disguise")."""
+    from .api import disguise_train as _train
+    from .train.disguise import DisguiseConfig
+
+    cfg = DisguiseConfig(size=size, color=color)
+    if steps is not None:
+        cfg.steps = steps
+    return _train(disguise, secret, cfg, passphrase=passphrase, progress=progress)[0]
+
+
+def disguise_reveal(disguise, key: bytes, passphrase: str | None = None, check: bool = True):
+    """The secret (PIL, the key's size) that the generator in ``key`` makes of ``disguise`` (PIL). Raises a
+    :class:`RevealError` when ``check`` and ``disguise`` is not the image the key was trained on."""
+    from .api import disguise_reveal as _reveal
+
+    return _reveal(disguise, key, passphrase=passphrase, check=check)
+
+
+__all__ += ["disguise_train", "disguise_reveal"]

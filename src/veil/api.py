@@ -199,3 +199,49 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
         x, y, bw, bh = fit_box((w, h), img.size)
         img = img.crop((x, y, x + bw, y + bh)).resize((w, h), Image.LANCZOS)
     return img
+
+
+# ----------------------------------------------------------------------------- image disguise (seed 004)
+
+class DisguiseMismatch(RevealError):
+    """The disguise image is not the one the key was trained on (its decoded pixels hash differently)."""
+
+
+def disguise_train(disguise: Image.Image, secret: Image.Image, cfg=None, passphrase: str | None = None,
+                   progress: bool = False) -> tuple[bytes, dict]:
+    """Train a generator that turns ``disguise`` into ``secret`` (PIL images, squashed to ``cfg.size``
+    square; grey unless ``cfg.color``). Returns the key file's bytes (encrypted when ``passphrase`` is given)
+    and what training measured: seconds, and SSIM / PSNR of the 8-bit secret the key gives back."""
+    from .metrics import psnr, ssim
+    from .models.disguise import generator_meta, generator_to_bytes, prepare
+    from .payloads.keyfile import pack_key, pixel_digest, unpack_key
+    from .train.disguise import train_disguise
+
+    d = pil_to_tensor(split_alpha(disguise)[0])
+    gen, info = train_disguise(d, pil_to_tensor(split_alpha(secret)[0]), cfg, progress=progress)
+    meta = generator_meta(gen) | {"disguise_sha256": pixel_digest(disguise),
+                                  "disguise_hash": "sha256 of the decoded 8-bit RGB pixels and the size"}
+    key = pack_key(meta, generator_to_bytes(gen), passphrase)
+    # measured as the receiver gets it: through the stored (float16) weights, both images 8-bit
+    out = pil_to_tensor(disguise_reveal(disguise, unpack_key(key, passphrase)).convert("RGB"))[:, :gen.channels]
+    target = prepare(pil_to_tensor(split_alpha(secret)[0]), gen.size, gen.color).mul(255).round().div(255)
+    info.update(ssim=ssim(out, target), psnr=psnr(out, target), key_bytes=len(key))
+    return key, info
+
+
+def disguise_reveal(disguise: Image.Image, key, passphrase: str | None = None, check: bool = True) -> Image.Image:
+    """Feed ``disguise`` (PIL) to the generator in ``key`` (key file bytes or a loaded
+    :class:`veil.payloads.keyfile.Key`); returns the secret (PIL, "L" or "RGB", the key's size square).
+    Raises :class:`DisguiseMismatch` when ``check`` and the image is not the key's disguise image."""
+    from .models.disguise import generator_from_bytes
+    from .payloads.keyfile import Key, pixel_digest, unpack_key
+
+    if not isinstance(key, Key):
+        key = unpack_key(bytes(key), passphrase)
+    if check and pixel_digest(disguise) != key.meta.get("disguise_sha256"):
+        raise DisguiseMismatch("the image is not the disguise image this key was trained on (pixel hash differs)")
+    try:
+        gen = generator_from_bytes(key.meta, key.weights)
+    except ValueError as e:
+        raise InputError(f"not a veil key file, or a damaged one ({e})") from None
+    return tensor_to_pil(gen.reveal(pil_to_tensor(split_alpha(disguise)[0])))
