@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image bench bench-image clean
+.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-disguise bench bench-image clean
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,12 @@ eval-image: install
 	$(BIN)/veil eval image --images $(DATA)/val --model stegnet --model pixinpix --model lsb3 --size 32 --size 64 --size 256 --card
 	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card
 	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card --no-figures
+
+# Seed 004's image disguise (Figs. 6-9): 6 generators at 256x256 grey, every disguise image through every one
+# -> results/disguise.json and .png (about 15 minutes on one thread of a 2-core CPU).
+eval-disguise: install
+	$(BIN)/python -m pip install --quiet -e ".[train]"
+	$(BIN)/veil eval disguise --threads 1
 
 bench: install
 	$(BIN)/veil bench qr
