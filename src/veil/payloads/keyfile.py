@@ -67,7 +67,7 @@ def _derive(passphrase: str, kdf: dict) -> bytes:
     if kdf["name"] == "argon2id":
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
 
-        if not (8 <= kdf["memory_cost"] <= 2**21 and 1 <= kdf["iterations"] <= 64 and 1 <= kdf["lanes"] <= 64):
+        if not (8 <= kdf["memory_cost"] <= 2**20 and 1 <= kdf["iterations"] <= 64 and 1 <= kdf["lanes"] <= 64):
             raise ValueError("argon2id parameters out of range")     # a forged header must not exhaust memory
         f = Argon2id(salt=salt, length=32, iterations=kdf["iterations"], lanes=kdf["lanes"],
                      memory_cost=kdf["memory_cost"])
