@@ -74,7 +74,7 @@ def _derive(passphrase: str, kdf: dict) -> bytes:
     elif kdf["name"] == "scrypt":
         from cryptography.hazmat.primitives.kdf.scrypt import Scrypt
 
-        if not (2 <= kdf["n"] <= 2**20 and 1 <= kdf["r"] <= 32 and 1 <= kdf["p"] <= 16):
+        if not (2 <= kdf["n"] <= 2**20 and 1 <= kdf["r"] <= 8 and 1 <= kdf["p"] <= 16):   # 128 n r bytes: 1 GiB
             raise ValueError("scrypt parameters out of range")
         f = Scrypt(salt=salt, length=32, n=kdf["n"], r=kdf["r"], p=kdf["p"])
     else:
