@@ -16,9 +16,8 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 
 __version__ = "0.1.0"
 
-__all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model", "list_models",
-           "RevealError", "InputError",
-           "CapacityError", "VeilError", "__version__"]
+__all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model",
+           "list_models", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
 
 
 def hide_qr(image, text: str, model: str | None = None, ecc: str = "M"):
