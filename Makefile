@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image bench bench-image clean
+.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-steganalysis report bench bench-image clean
 
 install: $(VENV)/.installed
 
@@ -61,6 +61,17 @@ eval-image: install
 	$(BIN)/veil eval image --images $(DATA)/val --model stegnet --model pixinpix --model lsb3 --size 32 --size 64 --size 256 --card
 	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card
 	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card --no-figures
+
+# Classical detectors (and the learned steganalysers) on 72 crops of 256 px from the held-out photos.
+STEGA := $(BIN)/veil eval steganalysis --clean $(DATA)/val --crop 256 --per-image 8
+eval-steganalysis: install
+	$(STEGA) --lsb-rate 1.0
+	$(STEGA) --lsb-rate 0.1
+	$(STEGA) --model lsb3
+	for m in qr_densenet qr_densenet.robust stegnet pixinpix; do $(STEGA) --model $$m --learned xunet.$${m%%.*} || exit 1; done
+
+report: install
+	$(BIN)/veil report --out results/report.html
 
 bench: install
 	$(BIN)/veil bench qr

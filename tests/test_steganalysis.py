@@ -95,3 +95,40 @@ def test_analyze_cli_table_json_and_bad_input(sample_path, photo, tmp_path, caps
     assert len(err.strip().splitlines()) == 1 and json.loads(out)["verdict"] == "clean"
     assert main(["analyze", "--threshold", "1.5", str(sample_path)]) == 2
     assert "threshold" in capsys.readouterr().err
+
+
+def _folder(path, sample, n=3, size=96):
+    path.mkdir()
+    a = np.asarray(sample)
+    for i in range(n):
+        Image.fromarray(a[i * 100:i * 100 + size, i * 120:i * 120 + size]).save(path / f"c{i}.png")
+    return path
+
+
+def test_eval_steganalysis_lsb_rate_writes_json_and_roc(sample, tmp_path, capsys):
+    clean = _folder(tmp_path / "clean", sample)
+    out = tmp_path / "res"
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "1", "--crop", "64", "--per-image",
+                 "2", "--out-dir", str(out)]) == 0
+    res = json.loads((out / "steganalysis_lsb_rate1.json").read_text())
+    assert res["n_clean"] == res["n_stego"] == 6
+    assert set(res["detectors"]) == {"primary_sets", "chi_square", "sample_pairs", "rs", "fused"}
+    assert res["detectors"]["fused"]["auc"] == 1.0  # full LSB replacement is caught on every crop
+    assert len(res["detectors"]["fused"]["roc"]["fpr"]) == 101
+    assert (out / "steganalysis_lsb_rate1.png").stat().st_size > 0
+
+
+def test_eval_steganalysis_model_and_stego_folder(sample, tmp_path, capsys):
+    clean = _folder(tmp_path / "clean", sample)
+    out = tmp_path / "res"
+    keep = tmp_path / "stego"
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--model", "lsb1", "--save-stego", str(keep),
+                 "--out-dir", str(out)]) == 0
+    assert len(list(keep.glob("*.png"))) == 3
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--stego", str(keep), "--name", "mine",
+                 "--out-dir", str(out)]) == 0
+    a = json.loads((out / "steganalysis_lsb1.default.json").read_text())
+    b = json.loads((out / "steganalysis_mine.json").read_text())
+    assert a["detectors"]["fused"]["auc_rank"] == pytest.approx(b["detectors"]["fused"]["auc_rank"])
+    assert main(["eval", "steganalysis", "--clean", str(tmp_path / "none"), "--lsb-rate", "1"]) == 2
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "0"]) == 2

@@ -12,6 +12,9 @@ def add_parser(sub) -> None:
     from ..eval import image as image_eval
 
     image_eval.add_parser(esub)
+    from ..eval import steganalysis
+
+    steganalysis.add_parser(esub)
     b = sub.add_parser("bench", help="latency and memory benchmarks")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT")
     bsub.required = True
