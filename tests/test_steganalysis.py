@@ -3,11 +3,15 @@ import json
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from veil.cli.main import main
 from veil.eval import detectors as D
 from veil.metrics.detection import auc_from_curve, auc_rank, roc_sweep, summarise_scores, tpr_at_fpr
+from veil.registry import create_model
+
+TINY = {"xunet": {"width": 1}}   # the released width: it is small already
 
 
 @pytest.fixture(scope="module")
@@ -132,3 +136,55 @@ def test_eval_steganalysis_model_and_stego_folder(sample, tmp_path, capsys):
     assert a["detectors"]["fused"]["auc_rank"] == pytest.approx(b["detectors"]["fused"]["auc_rank"])
     assert main(["eval", "steganalysis", "--clean", str(tmp_path / "none"), "--lsb-rate", "1"]) == 2
     assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "0"]) == 2
+
+
+@pytest.mark.parametrize("arch", sorted(TINY))
+def test_steganalyser_contract(arch):
+    torch.manual_seed(0)
+    m = create_model(arch, **TINY[arch])
+    m.train()
+    x = torch.rand(4, 3, 48, 40)
+    out = m(x)
+    assert out["logits"].shape == (4,) and torch.isfinite(out["logits"]).all()
+    torch.nn.functional.binary_cross_entropy_with_logits(out["logits"], torch.tensor([0.0, 1, 0, 1])).backward()
+    for name, prm in m.named_parameters():
+        assert prm.grad is not None and torch.isfinite(prm.grad).all(), name
+    for hw in [(16, 16), (97, 150)]:          # any size, probabilities, deterministic, train mode kept
+        p = m.score(torch.rand(1, 3, *hw))
+        assert p.shape == (1,) and 0 <= float(p) <= 1
+    y = torch.rand(2, 3, 64, 64)
+    assert torch.equal(m.score(y), m.score(y)) and m.training
+
+
+def test_steganalyser_train_through_the_cli(sample, tmp_path, capsys):
+    photos = _folder(tmp_path / "photos", sample, n=3, size=128)
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text("pairs = 8\npair_size = 64\ncrop = 32\nbatch = 4\nsteps = 6\nlog_every = 2\n"
+                      "ckpt_every = 3\neval_crop = 64\neval_per_image = 2\n")
+    out = tmp_path / "run"
+    argv = ["steganalyser", "train", "--model", "lsb1", "--config", str(recipe), "--data", str(photos),
+            "--val", str(photos), "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    card = json.loads((out / "xunet.lsb1.json").read_text())
+    assert card["task"] == "steganalysis" and card["target"] == "lsb1.default"
+    m = card["metrics"]["steganalysis"]
+    assert m["n_clean"] == m["n_stego"] == 6 and 0 <= m["auc"] <= 1
+    assert (out / "xunet.lsb1.safetensors").is_file() and card["training"]["steps"] == 6
+    capsys.readouterr()
+    assert main(argv) == 2                                   # a run is there: no silent clobbering
+    assert "--resume" in capsys.readouterr().err
+    assert main(["steganalyser", "train", "--model", "nothing"]) == 2
+
+
+def test_report_is_self_contained(sample, tmp_path, capsys):
+    clean = _folder(tmp_path / "clean", sample)
+    res = tmp_path / "results"
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "1", "--out-dir", str(res)]) == 0
+    page = tmp_path / "r.html"
+    assert main(["report", "--results", str(res), "--out", str(page)]) == 0
+    text = page.read_text()
+    assert "<h2>Steganalysis</h2>" in text and "<h2>Live example</h2>" in text
+    assert text.count("data:image/png;base64,") >= 3          # live example, ROC, histograms
+    assert 'src="http' not in text
+    assert main(["report", "--results", str(res), "--out", str(page)]) == 2   # not overwritten
+    assert main(["report", "--results", str(tmp_path / "none"), "--out", str(tmp_path / "x.html")]) == 2
