@@ -95,7 +95,8 @@ def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False,
         loss.backward()
         opt.step()
         acc_ema[0] = 0.98 * acc_ema[0] + 0.02 * float(((logits > 0).float() == y).float().mean())
-        return {"loss": loss}, ({"loss": float(loss.detach()), "acc_ema": round(acc_ema[0], 4)} if state["log_now"] else {})
+        record = {"loss": float(loss.detach()), "acc_ema": round(acc_ema[0], 4)} if state["log_now"] else {}
+        return {"loss": loss}, record
 
     state = {"step": 0, "wall": 0.0}
     state = run_loop(cfg, out, model, opt, state, {"batches": rng}, step, resume=resume, progress=progress, log=log)
