@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-steganalysis report bench bench-image clean
+.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report bench bench-image bench-analyze clean
 
 install: $(VENV)/.installed
 
@@ -68,13 +68,24 @@ eval-steganalysis: install
 	$(STEGA) --lsb-rate 1.0
 	$(STEGA) --lsb-rate 0.1
 	$(STEGA) --model lsb3
-	for m in qr_densenet qr_densenet.robust stegnet pixinpix; do $(STEGA) --model $$m --learned xunet.$${m%%.*} || exit 1; done
+	$(STEGA) --model qr_densenet --learned xunet.qr_densenet
+	$(STEGA) --model qr_densenet.robust --learned xunet.qr_densenet_robust
+	$(STEGA) --model stegnet --learned xunet.stegnet
+	$(STEGA) --model pixinpix --learned xunet.pixinpix
+
+# One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
+train-steganalysers: install
+	for m in qr_densenet qr_densenet.robust pixinpix stegnet; do \
+	  VEIL_DATA=$(DATA) $(BIN)/veil steganalyser train --model $$m --threads 1 --resume --release || exit 1; done
 
 report: install
 	$(BIN)/veil report --out results/report.html
 
 bench: install
 	$(BIN)/veil bench qr
+
+bench-analyze: install
+	$(BIN)/veil bench analyze
 
 bench-image: install
 	$(BIN)/veil bench image --model stegnet

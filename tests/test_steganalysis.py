@@ -188,3 +188,16 @@ def test_report_is_self_contained(sample, tmp_path, capsys):
     assert 'src="http' not in text
     assert main(["report", "--results", str(res), "--out", str(page)]) == 2   # not overwritten
     assert main(["report", "--results", str(tmp_path / "none"), "--out", str(tmp_path / "x.html")]) == 2
+
+
+def test_eval_steganalysis_with_a_shipped_learned_steganalyser(sample, tmp_path, capsys):
+    clean = _folder(tmp_path / "clean", sample, n=2)
+    out = tmp_path / "res"
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "1", "--learned", "xunet.qr_densenet",
+                 "--out-dir", str(out)]) == 0
+    res = json.loads((out / "steganalysis_lsb_rate1.json").read_text())
+    d = res["detectors"]["xunet.qr_densenet"]
+    assert 0 <= d["auc"] <= 1 and all(0 <= r["xunet.qr_densenet"] <= 1 for r in res["scores"]["stego"])
+    assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "1", "--learned", "stegnet",
+                 "--out-dir", str(out)]) == 2           # not a steganalyser: one line, exit 2
+    assert "not a steganalysis model" in capsys.readouterr().err

@@ -22,7 +22,7 @@ def _fmt_metrics(m: dict) -> str:
                      f"decoded {r['decoded_rate']:.1%}")
     if "steganalysis" in m:
         s = m["steganalysis"]
-        parts.append(f"AUC {s['auc']:.3f} on {s['n_clean']}+{s['n_stego']} held-out crops")
+        parts.append(f"AUC {s['auc']:.3f} against its target on {s['n_clean']}+{s['n_stego']} held-out crops")
     return ", ".join(parts) or "not measured"
 
 
