@@ -79,14 +79,14 @@ def chi_square(a: np.ndarray, block: int = CHI_BLOCK) -> float:
     nb = flat.size // block
     if nb < 1:
         return 0.0
-    idx = np.arange(nb * block) // block
-    hist = np.bincount(idx * 256 + flat[:nb * block], minlength=nb * 256).reshape(nb, 256)
-    hist = np.cumsum(hist, axis=0).astype(np.float64)
-    even, odd = hist[:, 0::2], hist[:, 1::2]
+    # hist[v, b]: count of value v in block b, then cumulative over blocks (value-major: a contiguous cumsum)
+    codes = flat[:nb * block].reshape(nb, block).astype(np.intp) * nb + np.arange(nb, dtype=np.intp)[:, None]
+    hist = np.cumsum(np.bincount(codes.ravel(), minlength=256 * nb).reshape(256, nb), axis=1)
+    even, odd = hist[0::2].astype(np.float64), hist[1::2].astype(np.float64)
     e = (even + odd) / 2
     used = e > 0
-    stat = np.where(used, (even - e) ** 2 / np.where(used, e, 1), 0).sum(1)
-    p = _chi2_sf(stat, used.sum(1) - 1.0)
+    stat = np.where(used, (even - e) ** 2 / np.where(used, e, 1), 0).sum(0)
+    p = _chi2_sf(stat, used.sum(0) - 1.0)
     return _clip(float(p.mean()))
 
 
@@ -160,9 +160,11 @@ def rs(a: np.ndarray) -> float:
 def _pair_counts(ch: np.ndarray) -> np.ndarray:
     """256x256 counts of ordered pairs (u, v) of horizontally (left, right) and vertically (top, bottom)
     adjacent samples."""
-    x = ch.astype(np.int64)
-    codes = np.concatenate([(x[:, :-1] * 256 + x[:, 1:]).ravel(), (x[:-1] * 256 + x[1:]).ravel()])
-    return np.bincount(codes, minlength=65536).reshape(256, 256).astype(np.float64)
+    x = ch.astype(np.uint16)
+    h = (x[:, :-1] << 8) | x[:, 1:]
+    v = (x[:-1] << 8) | x[1:]
+    n = np.bincount(h.ravel(), minlength=65536) + np.bincount(v.ravel(), minlength=65536)
+    return n.reshape(256, 256).astype(np.float64)
 
 
 _U, _V = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
