@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-disguise bench bench-image clean
+.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise bench bench-image bench-analyze clean
 
 install: $(VENV)/.installed
 
@@ -62,6 +62,25 @@ eval-image: install
 	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card
 	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card --no-figures
 
+# Classical detectors (and the learned steganalysers) on 72 crops of 256 px from the held-out photos.
+STEGA := $(BIN)/veil eval steganalysis --clean $(DATA)/val --crop 256 --per-image 8
+eval-steganalysis: install
+	$(STEGA) --lsb-rate 1.0
+	$(STEGA) --lsb-rate 0.1
+	$(STEGA) --model lsb3
+	$(STEGA) --model qr_densenet --learned xunet.qr_densenet
+	$(STEGA) --model qr_densenet.robust --learned xunet.qr_densenet_robust
+	$(STEGA) --model stegnet --learned xunet.stegnet
+	$(STEGA) --model pixinpix --learned xunet.pixinpix
+
+# One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
+train-steganalysers: install
+	for m in qr_densenet qr_densenet.robust pixinpix stegnet; do \
+	  VEIL_DATA=$(DATA) $(BIN)/veil steganalyser train --model $$m --threads 1 --resume --release || exit 1; done
+
+report: install
+	$(BIN)/veil report --out results/report.html
+
 # Seed 004's image disguise (Figs. 6-9): 6 generators at 256x256 grey, every disguise image through every one
 # -> results/disguise.json and .png (about 15 minutes on one thread of a 2-core CPU).
 eval-disguise: install
@@ -70,6 +89,9 @@ eval-disguise: install
 
 bench: install
 	$(BIN)/veil bench qr
+
+bench-analyze: install
+	$(BIN)/veil bench analyze
 
 bench-image: install
 	$(BIN)/veil bench image --model stegnet

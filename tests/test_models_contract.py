@@ -5,6 +5,7 @@ import torch
 from veil.registry import create_model, list_archs
 
 from .test_image import TINY as IMAGE_TINY
+from .test_steganalysis import TINY as STEGANALYSIS_TINY
 
 TINY = {
     "qr_densenet": dict(processing_size=64, first=8, growth=4, down=(1, 1, 1, 1, 1), bottleneck=1, dec_width=8,
@@ -14,9 +15,10 @@ TINY = {
 
 
 def test_every_arch_has_a_tiny_config():
-    """QR families here; image families (and lsb1..4, parameter-free) in test_image.py."""
+    """QR families here; image families (and lsb1..4, parameter-free) in test_image.py; steganalysers in
+    test_steganalysis.py."""
     lsb = {f"lsb{k}" for k in range(1, 5)}
-    assert set(list_archs()) == set(TINY) | set(IMAGE_TINY) | lsb
+    assert set(list_archs()) == set(TINY) | set(IMAGE_TINY) | set(STEGANALYSIS_TINY) | lsb
 
 
 @pytest.fixture(params=sorted(TINY))

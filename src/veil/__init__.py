@@ -8,6 +8,7 @@ Public API (PIL images in and out; nothing heavy is imported until used)::
     veil.attack_image(stego, ["jpeg:75", "blur:1"])      # what a re-save or a blur does to it (PIL -> PIL)
     stego = veil.hide_image(cover, secret)               # an image in an image (StegNet; "pixinpix", "lsb3")
     secret = veil.reveal_image(stego)
+    veil.analyze_image(stego)                            # classical LSB detectors: rates in [0,1], "fused"
     veil.list_models()                                   # released model names ("arch.tag")
     model = veil.load_model("qr_densenet")               # torch module with embed/extract
 """
@@ -15,9 +16,8 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 
 __version__ = "0.1.0"
 
-__all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "load_model", "list_models",
-           "RevealError", "InputError",
-           "CapacityError", "VeilError", "__version__"]
+__all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model",
+           "list_models", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
 
 
 def hide_qr(image, text: str, model: str | None = None, ecc: str = "M"):
@@ -56,6 +56,14 @@ def attack_image(image, attacks: list[str], seed: int = 0):
     from .api import attack_image as _attack
 
     return _attack(image, attacks, seed=seed)
+
+
+def analyze_image(image) -> dict:
+    """Estimated LSB embedding rates of ``image`` (PIL) by the four detectors StegExpose fuses
+    (primary_sets, chi_square, sample_pairs, rs) and their mean, ``fused``; all in [0, 1]."""
+    from .api import analyze_image as _analyze
+
+    return _analyze(image)
 
 
 def load_model(name: str | None = None, task: str = "qr"):

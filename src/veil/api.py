@@ -201,6 +201,26 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     return img
 
 
+# ----------------------------------------------------------------------------- steganalysis
+
+def image_samples(image: Image.Image) -> np.ndarray:
+    """The 8-bit samples the detectors read: [H,W] for grey images, [H,W,3] otherwise (alpha dropped)."""
+    if image.mode in ("1", "L", "LA"):
+        return np.asarray(image.convert("L"))
+    if image.mode not in ("RGB", "RGBA", "P", "L"):
+        raise InputError(f"steganalysis reads 8-bit images; this one is {image.mode}")
+    return np.asarray(image.convert("RGB"))
+
+
+def analyze_image(image: Image.Image) -> dict[str, float]:
+    """The four classical LSB detectors' estimated embedding rates (primary_sets, chi_square, sample_pairs,
+    rs, each in [0, 1]) and their mean ``fused``. StegExpose calls an image stego when fused > 0.2."""
+    from .eval.detectors import analyze_array
+
+    image = _check_image(image, "image", 2)
+    return analyze_array(image_samples(image))
+
+
 # ----------------------------------------------------------------------------- image disguise (seed 004)
 
 class DisguiseMismatch(RevealError):

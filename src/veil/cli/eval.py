@@ -12,6 +12,9 @@ def add_parser(sub) -> None:
     from ..eval import image as image_eval
 
     image_eval.add_parser(esub)
+    from ..eval import steganalysis
+
+    steganalysis.add_parser(esub)
     from ..eval import disguise as disguise_eval
 
     disguise_eval.add_parser(esub)

@@ -20,6 +20,9 @@ def _fmt_metrics(m: dict) -> str:
     for size, r in sorted(image, key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0)):
         parts.append(f"{size}: cover {r['cover_psnr']:.1f} dB, secret {r['secret_psnr']:.1f} dB, "
                      f"decoded {r['decoded_rate']:.1%}")
+    if "steganalysis" in m:
+        s = m["steganalysis"]
+        parts.append(f"AUC {s['auc']:.3f} against its target on {s['n_clean']}+{s['n_stego']} held-out crops")
     return ", ".join(parts) or "not measured"
 
 
@@ -31,11 +34,11 @@ def run(args) -> int:
         print(json.dumps(cards, indent=1))
         return 0
     defaults = set(DEFAULTS.values())
-    print(f"{'model':<24} {'task':<5} {'weights':<10} measured (photos never trained on, 8-bit PNG)")
+    print(f"{'model':<24} {'task':<12} {'weights':<10} measured (photos never trained on, 8-bit PNG)")
     for c in cards:
         star = " *" if c["name"] in defaults else ""
         size = f"{c['weights']['bytes'] / 1e6:.1f} MB" if c.get("weights") else "none"
-        print(f"{c['name'] + star:<24} {c.get('task', ''):<5} {size:<10} {_fmt_metrics(c.get('metrics', {}))}")
+        print(f"{c['name'] + star:<24} {c.get('task', ''):<12} {size:<10} {_fmt_metrics(c.get('metrics', {}))}")
     released = {c["arch"] for c in cards}
     others = [a for a in list_archs() if a not in released]
     if others:

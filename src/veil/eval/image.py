@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from .figures import Histograms, plot_examples, plot_histograms, save_figure
+
 
 def add_parser(esub) -> None:
     p = esub.add_parser("image", help="hide an image in an image: seed 003 metrics, PSNR, SSIM through PNG files")
@@ -143,57 +145,6 @@ def evaluate(model_name: str, pairs) -> tuple[dict, list, dict]:
     return res, examples[:3], hist.result()
 
 
-# ----------------------------------------------------------------------------- figures
-
-def _magnified(a: Image.Image, b: Image.Image, m: float) -> np.ndarray:
-    """Seed 003 eq. 4: clip(|I1 - I2| * M, 0, 1)."""
-    x = np.asarray(a.convert("RGB"), np.float64) / 255.0
-    y = np.asarray(b.convert("RGB"), np.float64) / 255.0
-    return np.clip(np.abs(x - y) * m, 0, 1)
-
-
-def figure_examples(examples, title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    cols = ["cover", "stego", "|C-E| x5", "|C-E| x10", "secret", "revealed", "|H-D| x5", "|H-D| x10"]
-    fig, axes = plt.subplots(len(examples), len(cols), figsize=(2 * len(cols), 2.1 * len(examples)), squeeze=False)
-    for r, (cover, stego, secret, revealed) in enumerate(examples):
-        panels = [np.asarray(cover), np.asarray(stego), _magnified(cover, stego, 5), _magnified(cover, stego, 10),
-                  np.asarray(secret.convert("RGB")), np.asarray(revealed.convert("RGB")),
-                  _magnified(secret, revealed, 5), _magnified(secret, revealed, 10)]
-        for c, (ax, im) in enumerate(zip(axes[r], panels)):
-            ax.imshow(im, interpolation="nearest")
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if r == 0:
-                ax.set_title(cols[c], fontsize=9)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    # JPEG (quality 90) keeps photo panels small in the repository; the numbers come from the PNG round trip
-    fig.savefig(path, dpi=80, pil_kwargs={"quality": 90})
-    plt.close(fig)
-
-
-class Histograms:
-    """Pooled 256-bin histograms of covers and of their stego images (R, G, B summed)."""
-
-    def __init__(self):
-        self.cover, self.stego = np.zeros(256), np.zeros(256)
-
-    def add(self, cover: Image.Image, stego: Image.Image) -> None:
-        self.cover += np.bincount(np.asarray(cover.convert("RGB")).ravel(), minlength=256)
-        self.stego += np.bincount(np.asarray(stego.convert("RGB")).ravel(), minlength=256)
-
-    def result(self) -> dict:
-        """Both histograms and the L1 distance between them normalised."""
-        hc, he = self.cover, self.stego
-        return {"cover": hc.tolist(), "stego": he.tolist(),
-                "l1": float(np.abs(hc / hc.sum() - he / he.sum()).sum())}
-
-
 def histograms(model_name: str, pairs) -> dict:
     """:class:`Histograms` of ``pairs`` hidden by ``model_name`` (the lsb3 comparison of a figure)."""
     from ..api import get_model, hide_image
@@ -203,25 +154,6 @@ def histograms(model_name: str, pairs) -> dict:
     for cover, secret, _, _ in pairs:
         hist.add(cover, through_png(hide_image(cover, secret, model=model)))
     return hist.result()
-
-
-def figure_histograms(hists: dict[str, dict], title: str, path: Path) -> None:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, len(hists), figsize=(5 * len(hists), 3.2), squeeze=False)
-    for ax, (name, h) in zip(axes[0], hists.items()):
-        ax.plot(np.arange(256), h["cover"], lw=1, label="cover")
-        ax.plot(np.arange(256), h["stego"], lw=1, label="stego", alpha=0.8)
-        ax.set_title(f"{name}: L1 distance {h['l1']:.4f}", fontsize=9)
-        ax.set_xlabel("pixel value (R, G, B pooled)")
-        ax.legend(fontsize=8)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=80)
-    plt.close(fig)
 
 
 # ----------------------------------------------------------------------------- command
@@ -263,14 +195,14 @@ def run(args) -> int:
                        command="veil eval image " + " ".join(sys.argv[3:] if sys.argv[0].endswith("veil") else []))
             stem = f"image_{card['name']}_{what}"
             if not args.no_figures:
-                figure_examples(examples, f"{card['name']} at {what}: cover, stego, secret, revealed (8-bit PNG)",
-                                out_dir / f"{stem}.jpg")
+                save_figure(plot_examples(examples, f"{card['name']} at {what}: cover, stego, secret, revealed "
+                                                    "(8-bit PNG)"), out_dir / f"{stem}.jpg")
                 hists = {card["name"]: hist}
                 if card["arch"] != "lsb3":
                     hists["lsb3.default"] = histograms("lsb3", pairs)
                 res["histogram_l1"] = {k: v["l1"] for k, v in hists.items()}
-                figure_histograms(hists, f"histograms of covers and stego images at {what} px",
-                                  out_dir / f"{stem}_hist.png")
+                save_figure(plot_histograms(hists, f"histograms of covers and stego images at {what} px"),
+                            out_dir / f"{stem}_hist.png")
             (out_dir / f"{stem}.json").write_text(json.dumps(res, indent=1) + "\n")
             print(_line(card["name"], f"at {what}", res["overall"]) + f" -> {out_dir / stem}.json")
             if args.card:

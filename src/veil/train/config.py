@@ -91,6 +91,35 @@ class ImageTrainConfig:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class SteganalyserConfig:
+    """A learned steganalyser (xunet) against one veil model (``veil steganalyser train``)."""
+    target: str = "stegnet"        # the veil model whose stego images it learns to catch
+    arch: str = "xunet"
+    tag: str = ""                  # default: the target's name ("qr_densenet.robust" -> "qr_densenet_robust")
+    model: dict[str, Any] = field(default_factory=dict)
+    data: str | None = None        # training photos (default: the corpus's train split)
+    val: str | None = None         # held-out photos for the reported AUC (default: the corpus's val split)
+    pairs: int = 600               # clean/stego pairs made from the training photos (random payloads, 8-bit)
+    pair_size: int = 256           # they are made at this size (the size the AUC is measured at) ...
+    crop: int = 128                # ... and each step trains on a random crop of them (same place in both)
+    batch: int = 16                # pairs per step (the clean and the stego image of a pair in one batch)
+    steps: int = 2000
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    decay_from: float = 0.5
+    eval_crop: int = 256           # held-out AUC on these crops, as `veil eval steganalysis --crop 256`
+    eval_per_image: int = 8
+    seed: int = 0
+    threads: int = 0
+    log_every: int = 50
+    ckpt_every: int = 250
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
 def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None,
                 cls: type = QRTrainConfig):
     values: dict[str, Any] = {}
@@ -110,7 +139,7 @@ def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | No
     cfg = cls(**values)
     from ..attacks import parse_attack
 
-    for spec in [*cfg.attacks, *getattr(cfg, "calib_attacks", [])]:
+    for spec in [*getattr(cfg, "attacks", []), *getattr(cfg, "calib_attacks", [])]:
         try:
             parse_attack(spec)
         except ValueError as e:

@@ -1,0 +1,70 @@
+"""``veil steganalyser train --model MODEL``: train a learned steganalyser (xunet) against a veil model."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("steganalyser", help="learned steganalysers: train one against a veil model")
+    ssub = p.add_subparsers(dest="steganalyser_command", metavar="ACTION")
+    ssub.required = True
+    t = ssub.add_parser("train", help="train xunet on clean vs stego crops of one veil model")
+    t.add_argument("--model", required=True, help="the veil model to catch (e.g. stegnet, qr_densenet.robust)")
+    t.add_argument("--config", default=None, help="recipe file (TOML) with SteganalyserConfig keys")
+    t.add_argument("--data", default=None, help="training photos (default: the corpus's train split)")
+    t.add_argument("--val", default=None, help="held-out photos for the AUC (default: the corpus's val split)")
+    t.add_argument("--steps", type=int, default=None)
+    t.add_argument("--pairs", type=int, default=None, help="clean/stego pairs to make (default 600)")
+    t.add_argument("--batch", type=int, default=None)
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--out", default=None, help="run folder (default runs/xunet.<model>)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    t.add_argument("--release", action="store_true", help="copy the weights and card into the package")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=train_cmd)
+
+
+def train_cmd(args) -> int:
+    from ..data.corpus import default_dir
+    from ..errors import InputError
+    from ..registry import get_card
+    from ..train.config import SteganalyserConfig, load_config
+    from ..train.export import release
+    from ..train.steganalyser import held_out_auc, tag_for, train_steganalyser, write_card
+
+    target = get_card(args.model, None)
+    if target["task"] not in ("qr", "image"):
+        raise InputError(f"{target['name']} does not hide anything: pick a qr or image model")
+    overrides = {k: getattr(args, k) for k in ("steps", "pairs", "batch", "seed", "threads", "data", "val")}
+    cfg = load_config(args.config, overrides | {"target": target["name"]}, cls=SteganalyserConfig)
+    cfg.tag = cfg.tag or tag_for(target["name"])
+    cfg.data = cfg.data or str(default_dir() / "train")
+    cfg.val = cfg.val or str(default_dir() / "val")
+    for what, d in (("training", cfg.data), ("held-out", cfg.val)):
+        if not Path(d).is_dir():
+            raise InputError(f"no {what} photos at {d}: run `make data` (or pass --data/--val)")
+    out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
+    if (out / "last.pt").exists() and not args.resume:
+        raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    try:
+        result = train_steganalyser(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
+    except (FileNotFoundError, ValueError) as e:
+        raise InputError(str(e)) from None
+    model, state = result["model"], result["state"]
+    metrics = held_out_auc(model, cfg)
+    command = ("veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil")
+               else f"veil steganalyser train --model {target['name']}")
+    metrics["command"] = f"veil eval steganalysis --clean {cfg.val} --crop {cfg.eval_crop} --per-image " \
+                         f"{cfg.eval_per_image} --model {target['name']} --learned {cfg.arch}.{cfg.tag}"
+    card = write_card(model, cfg, state, metrics, out, command)
+    print(f"{card['name']}: AUC {metrics['auc']:.3f} (rank {metrics['auc_rank']:.3f}), TPR at 5% FPR "
+          f"{metrics['tpr_at_5pct_fpr']:.3f} on {metrics['n_clean']} + {metrics['n_stego']} held-out crops "
+          f"({state['step']} steps, {state['wall']:.0f} s)")
+    if args.release:
+        release(out, card["name"])
+        print(f"released {card['name']} into the package", file=sys.stderr)
+    return 0

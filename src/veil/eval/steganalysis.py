@@ -1,0 +1,203 @@
+"""``veil eval steganalysis``: can a detector tell stego images from clean ones? (seed 003, sec. 5.2)
+
+    veil eval steganalysis --clean DIR --stego DIR [--name LABEL]
+    veil eval steganalysis --clean DIR --model MODEL          # veil hides random payloads itself
+    veil eval steganalysis --clean DIR --lsb-rate 0.1         # reference: LSB replacement of random bits
+
+The clean images are the files in ``--clean`` (whole), or with ``--crop S`` ``--per-image K`` random-scale
+S x S crops of them (the crop policy of ``veil eval image``). With ``--model`` every clean image gets a
+random payload (a random text for QR models; the next clean image for image models, so the secret is a real
+photo) and the stego image goes through an 8-bit PNG. Scored: the four classical detectors and their fused
+mean (:mod:`veil.eval.detectors`), and with ``--learned NAME`` a trained CNN steganalyser too. For each:
+the ROC by threshold sweep 0..1 step 0.01, its AUC, the rank AUC and the TPR at 5% FPR.
+
+Writes ``results/steganalysis_<label>.json`` (scores per image, curves, pooled clean/stego histograms) and
+``results/steganalysis_<label>.png`` (ROC curves with the chance line).
+"""
+from __future__ import annotations
+
+import json
+import random
+import re
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+def add_parser(esub) -> None:
+    p = esub.add_parser("steganalysis", help="ROC/AUC of steganalysis detectors on clean vs stego images")
+    p.add_argument("--clean", required=True, help="folder of clean images (never used to tune the detectors)")
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument("--stego", help="folder of stego images")
+    src.add_argument("--model", help="make the stego set with this veil model (random payloads, PNG)")
+    src.add_argument("--lsb-rate", type=float, help="make it by LSB replacement of random bits at this rate")
+    p.add_argument("--name", default=None, help="label of the result files (default: from the stego source)")
+    p.add_argument("--crop", type=int, default=None, help="use S x S random-scale crops instead of whole images")
+    p.add_argument("--per-image", type=int, default=8, help="crops per image with --crop (default 8)")
+    p.add_argument("--learned", action="append", default=None, metavar="NAME",
+                   help="also score with this trained CNN steganalyser (repeatable; e.g. xunet.stegnet)")
+    p.add_argument("--save-stego", default=None, metavar="DIR", help="keep the generated stego PNGs here")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out-dir", default="results")
+    p.set_defaults(func=run)
+
+
+# ----------------------------------------------------------------------------- image sets
+
+def load_set(folder: str, crop: int | None, per_image: int, seed: int, what: str) -> list[tuple[str, Image.Image]]:
+    """[(name, 8-bit PIL image)] of the images in ``folder``, whole or as crops."""
+    from ..data.covers import list_images, random_photo_crop
+    from ..errors import InputError
+    from ..imaging import load_image
+
+    if not Path(folder).is_dir():
+        raise InputError(f"no such folder: {folder}")
+    files = list_images(folder)
+    if not files:
+        raise InputError(f"no images in {folder}")
+    rng = random.Random(f"{seed}-{what}-{crop}")
+    out = []
+    for f in files:
+        img = load_image(f)
+        img = img.convert("L") if img.mode in ("1", "L", "LA") else img.convert("RGB")
+        if crop is None:
+            out.append((f.name, img))
+            continue
+        a = np.asarray(img.convert("RGB"))
+        for k in range(per_image):
+            out.append((f"{f.stem}#{k}", Image.fromarray(random_photo_crop(a, crop, rng))))
+    return out
+
+
+def make_stego(model_name: str, clean: list[Image.Image], seed: int) -> list[Image.Image]:
+    """Each clean image with a random payload hidden by ``model_name``, read back from an 8-bit PNG."""
+    from ..api import get_model, hide_image, hide_qr
+    from ..payloads.qr import random_text
+    from ..registry import get_card
+    from .image import through_png
+
+    card = get_card(model_name, None)
+    model = get_model(card["name"], card["task"])
+    rng = random.Random(f"{seed}-payloads")
+    out = []
+    for i, img in enumerate(clean):
+        img = img.convert("RGB")
+        if card["task"] == "qr":
+            stego = hide_qr(img, random_text(rng, 32), model=model)
+        else:
+            stego = hide_image(img, clean[(i + 1) % len(clean)].convert("RGB"), model=model)
+        out.append(through_png(stego))
+    return out
+
+
+def lsb_stego(clean: list[Image.Image], rate: float, seed: int) -> list[Image.Image]:
+    """LSB replacement of random bits at ``rate`` (random positions) in every image."""
+    from .detectors import lsb_embed
+
+    g = np.random.default_rng(seed)
+    return [Image.fromarray(lsb_embed(np.asarray(img), rate, g)) for img in clean]
+
+
+# ----------------------------------------------------------------------------- scoring
+
+def classical_scores(images: list[Image.Image]) -> list[dict]:
+    from ..api import image_samples
+    from .detectors import analyze_array
+
+    return [analyze_array(image_samples(img)) for img in images]
+
+
+def learned_scores(name: str, images: list[Image.Image]) -> list[float]:
+    """P(stego) of each image by a trained steganalyser (``arch.tag``)."""
+    from ..models.steganalyser import score_images
+    from ..registry import load_model
+
+    return score_images(load_model(name, "steganalysis"), images)
+
+
+def evaluate(clean: list[Image.Image], stego: list[Image.Image], learned: list[str] | None = None) -> dict:
+    """Scores of both sets and, per detector, :func:`veil.metrics.detection.summarise_scores`."""
+    from ..metrics.detection import summarise_scores
+    from .detectors import DETECTORS
+
+    t0 = time.perf_counter()
+    sc, ss = classical_scores(clean), classical_scores(stego)
+    seconds = (time.perf_counter() - t0) / (len(clean) + len(stego))
+    keys = list(DETECTORS) + ["fused"]
+    for name in learned or []:
+        for rows, imgs in ((sc, clean), (ss, stego)):
+            for r, p in zip(rows, learned_scores(name, imgs)):
+                r[name] = p
+        keys.append(name)
+    detectors = {k: summarise_scores([r[k] for r in sc], [r[k] for r in ss]) for k in keys}
+    return {"detectors": detectors, "scores": {"clean": sc, "stego": ss},
+            "classical_seconds_per_image": seconds}
+
+
+def _label(args) -> str:
+    if args.name:
+        label = args.name
+    elif args.model:
+        from ..registry import get_card
+
+        label = get_card(args.model, None)["name"]
+    elif args.lsb_rate is not None:
+        label = f"lsb_rate{args.lsb_rate:g}"
+    else:
+        label = Path(args.stego).resolve().name
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", label)
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from .figures import Histograms, plot_histograms, plot_roc, save_figure
+
+    if args.crop is not None and args.crop < 16:
+        raise InputError(f"--crop {args.crop}: at least 16")
+    if args.per_image < 1:
+        raise InputError("--per-image: at least 1")
+    if args.lsb_rate is not None and not 0 < args.lsb_rate <= 1:
+        raise InputError(f"--lsb-rate {args.lsb_rate}: must be in (0, 1]")
+    label = _label(args)
+    clean = load_set(args.clean, args.crop, args.per_image, args.seed, "clean")
+    if args.stego:
+        stego = [img for _, img in load_set(args.stego, args.crop, args.per_image, args.seed, "stego")]
+        source = {"stego_dir": args.stego}
+    elif args.model:
+        stego = make_stego(args.model, [img for _, img in clean], args.seed)
+        source = {"model": label}
+    else:
+        stego = lsb_stego([img for _, img in clean], args.lsb_rate, args.seed)
+        source = {"lsb_rate": args.lsb_rate}
+    if args.save_stego:
+        d = Path(args.save_stego)
+        d.mkdir(parents=True, exist_ok=True)
+        for (name, _), img in zip(clean, stego):
+            img.save(d / (re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem) + ".png"))
+    res = evaluate([img for _, img in clean], stego, args.learned)
+    hist = Histograms()
+    for _, c in clean:
+        hist.add(cover=c)
+    for s in stego:
+        hist.add(stego=s)
+    res = {"label": label, "clean": args.clean, **source, "crop": args.crop,
+           "per_image": args.per_image if args.crop else None, "seed": args.seed,
+           "n_clean": len(clean), "n_stego": len(stego), "names": [n for n, _ in clean], **res,
+           "histograms": hist.result(),
+           "command": "veil eval steganalysis " + " ".join(sys.argv[3:] if sys.argv[0].endswith("veil") else [])}
+    out_dir = Path(args.out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    (out_dir / f"steganalysis_{label}.json").write_text(json.dumps(res, indent=1) + "\n")
+    curves = {k: {**v["roc"], "auc": v["auc"]} for k, v in res["detectors"].items()}
+    save_figure(plot_roc(curves, f"{label}: {len(clean)} clean vs {len(stego)} stego"),
+                out_dir / f"steganalysis_{label}.png", dpi=100)
+    save_figure(plot_histograms({label: res["histograms"]}, "pooled histograms", ("clean", "stego")),
+                out_dir / f"steganalysis_{label}_hist.png")
+    for k, v in res["detectors"].items():
+        print(f"{label} {k:>14}: AUC {v['auc']:.3f} (rank {v['auc_rank']:.3f}), TPR at 5% FPR "
+              f"{v['tpr_at_5pct_fpr']:.3f}")
+    print(f"-> {out_dir / f'steganalysis_{label}.json'}")
+    return 0
