@@ -8,6 +8,7 @@ Sections, each present when its result files are:
   secret, revealed, residuals x5 / x10) and cover-vs-stego histograms that ``veil eval image`` drew;
 - steganalysis: AUC and TPR at 5% FPR per detector and stego set, the ROC curves and histograms redrawn
   from ``steganalysis_*.json`` with the functions ``veil eval`` uses (:mod:`veil.eval.figures`);
+- image disguise: the generator x disguise-image SSIM matrix and its figure (``veil eval disguise``);
 - QR: ``veil eval qr`` summaries and the robustness matrix (with its plot);
 - benchmarks: ``veil bench`` latencies.
 Nothing is recomputed from photos: the numbers are the JSON files' numbers.
@@ -176,6 +177,19 @@ def section_steganalysis(res: Path) -> str:
                                            "TPR at 5% FPR"], rows) + "<div class=row>" + "".join(blocks) + "</div>")
 
 
+def section_disguise(res: Path) -> str:
+    d = _load(res / "disguise.json")
+    if not d or "ssim" not in d:
+        return ""
+    head = ["generator (disguise -> secret)"] + [f"{x} in" for x in d["disguises"]] + ["training (s)"]
+    rows = [[f"{g['name']}: {g['disguise']} -> {g['secret']}", *d["ssim"][i], g["train_seconds"]]
+            for i, g in enumerate(d["generators"])]
+    png = res / "disguise.png"
+    return ("<h2>Image disguise</h2><p class=note>SSIM of each generator's output against its secret, for every "
+            f"disguise image fed in ({d['size']}x{d['size']}, {'colour' if d['color'] else 'grey'}).</p>"
+            + _table(head, rows) + (_img_file(png) if png.is_file() else ""))
+
+
 def section_qr(res: Path) -> str:
     out = []
     rows = []
@@ -222,7 +236,8 @@ def build(results: Path, live: bool = True) -> str:
     parts = [section_models()]
     if live:
         parts.append(section_live())
-    parts += [section_image(results), section_steganalysis(results), section_qr(results), section_bench(results)]
+    parts += [section_image(results), section_steganalysis(results), section_disguise(results), section_qr(results),
+              section_bench(results)]
     when = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     return (f"<!doctype html><html><head><meta charset=utf-8><title>veil report</title><style>{CSS}</style>"
             f"</head><body><h1>veil report</h1><p class=note>veil {__version__}, built {when} from "
