@@ -14,21 +14,23 @@ the cross-entropy).
 are not pixel-perfect. Any image goes through :func:`prepare_robust`: grey, the code located as the
 bounding box of dark content on a smoothed, mid-level-thresholded copy (so quiet zones of any width and any
 module size drop out), that box resized (antialiased) to ``input_size`` square and its levels normalised.
-Then two networks:
+Then three networks in one module:
 
 - ``orient``: a small CNN on the 21x21 average of the input -> 4 logits, the quarter turn k that brought the
   code into this position (the finder patterns sit in three corners). Inference turns the input back by
   ``-argmax``; training turns it back by the true k (so the reader always sees upright codes).
-- ``reader``: three conv-BN-ReLU 3x3 layers (1->c at input_size, c->2c stride 2 to the 21x21 module grid,
-  2c->2c stride 2 to 11x11), flattened (the seed notes that a global pool throws away where a module is; a
-  flatten keeps it), two fully connected layers of ``hidden`` units with batch norm, six heads of 10 digit
-  classes, and a training-only head predicting the 20 data bits (two 10-bit groups of the numeric mode),
-  an auxiliary loss that teaches the unmasking first.
+- ``reader``: conv-BN-ReLU 3x3 layers (1->c at 42x42, c->2c with stride 2 onto the 21x21 module grid,
+  2c->2c) and a 1x1 conv: one logit per module (dark positive), trained against the code's modules.
+- ``decoder``: the 21x21 module probabilities flattened (the seed notes that a global pool throws away where
+  a module is; a flatten keeps it), two fully connected layers of ``hidden`` units with batch norm, six
+  heads of 10 digit classes, and a training-only head for the 20 data bits (the two 10-bit groups of the
+  numeric mode), an auxiliary loss that teaches the unmasking. Because it reads module probabilities, it
+  also trains on cheap simulated grids (veil.train.qrnet.soft_grids), many more codes than images.
 
-Training ``forward(x, rotation=None)`` takes prepared inputs [B,1,S,S] and returns {"logits": [B,6,10],
-"orient_logits": [B,4] (robust), "bit_logits": [B,20] (robust)}. Inference :meth:`QRNet.read` takes images
-of any size (tensors [C,H,W] or [1,C,H,W] in [0,1], C = 1 or 3) and returns six-digit strings;
-:meth:`QRNet.predict` returns the digit probabilities [B,6,10].
+Training ``forward(x, rotation=None)`` takes prepared inputs [B,1,S,S] and returns {"logits": [B,6,10]}
+and, robust, "orient_logits" [B,4], "bit_logits" [B,20] and "module_logits" [B,21,21]. Inference
+:meth:`QRNet.read` takes images of any size (tensors [C,H,W] or [1,C,H,W] in [0,1], C = 1 or 3) and returns
+six-digit strings; :meth:`QRNet.predict` returns the digit probabilities [B,6,10].
 """
 from __future__ import annotations
 
@@ -57,11 +59,12 @@ SEED_DEVIATIONS = [
 
 ROBUST_DEVIATIONS = [
     "Not the paper's network: a located, resized, level-normalised input, a learned quarter-turn "
-    "classifier, a strided conv trunk to the module grid, flatten + two fully connected layers (instead of "
-    "a global max-pool), an auxiliary data-bit head during training.",
+    "classifier, a conv reader onto the 21x21 module grid supervised by the code's modules, and a decoder of "
+    "two fully connected layers over the flattened grid (instead of a global max-pool), with an auxiliary "
+    "data-bit head during training.",
     "Trained on codes generated on the fly (infinite fresh data) and degraded on the fly (module size, "
     "quiet zone, rotation, level changes, blur, noise, 8-bit rounding, qr-reveal-like renders with "
-    "flipped modules) instead of a fixed 30,000-code set.",
+    "flipped modules) instead of a fixed 30,000-code set; the decoder also on simulated noisy module grids.",
 ]
 
 DEVIATIONS = {"seed": SEED_DEVIATIONS, "robust": ROBUST_DEVIATIONS}
@@ -233,24 +236,36 @@ class OrientNet(nn.Module):
         return self.fc(h.flatten(1))
 
 
-class ReaderNet(nn.Module):
-    """Upright x [B,1,S,S] -> (digit logits [B,6,10], data-bit logits [B,20])."""
+class Decoder(nn.Module):
+    """Module probabilities [B,21,21] (1 = dark) -> (digit logits [B,6,10], data-bit logits [B,20]): two fully
+    connected layers with batch norm over the flattened grid (where a module is decides what it means)."""
 
-    def __init__(self, input_size: int = 42, width: int = 16, hidden: int = 512):
+    def __init__(self, hidden: int = 1024):
         super().__init__()
-        self.trunk = nn.Sequential(conv_bn(1, width), conv_bn(width, 2 * width, 2), conv_bn(2 * width, 2 * width, 2))
-        side = input_size
-        for _ in range(2):
-            side = (side - 1) // 2 + 1
-        self.fc = nn.Sequential(nn.Linear(2 * width * side * side, hidden, bias=False), nn.BatchNorm1d(hidden),
-                                nn.ReLU(inplace=True), nn.Linear(hidden, hidden, bias=False),
-                                nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
+        self.fc = nn.Sequential(nn.Linear(441, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True),
+                                nn.Linear(hidden, hidden, bias=False), nn.BatchNorm1d(hidden), nn.ReLU(inplace=True))
         self.digits = nn.Linear(hidden, 60)
         self.bits = nn.Linear(hidden, 20)
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.fc(self.trunk(x).flatten(1))
+    def forward(self, p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.fc(2 * p.flatten(1) - 1)
         return self.digits(h).view(-1, 6, 10), self.bits(h)
+
+
+class ReaderNet(nn.Module):
+    """Upright x [B,1,S,S] -> module logits [B,21,21] (positive = dark): conv-BN-ReLU 3x3 at S (1->c), stride 2
+    (c->2c), 3x3 (2c->2c), a 1x1 conv to one channel, averaged to the 21x21 module grid if S != 42."""
+
+    def __init__(self, width: int = 12):
+        super().__init__()
+        self.grid = nn.Sequential(conv_bn(1, width), conv_bn(width, 2 * width, 2), conv_bn(2 * width, 2 * width),
+                                  nn.Conv2d(2 * width, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        g = self.grid(x)
+        if g.shape[-2:] != (21, 21):
+            g = F.adaptive_avg_pool2d(g, 21)
+        return g[:, 0]
 
 
 def unrotate(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
@@ -264,7 +279,7 @@ def unrotate(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
 
 
 class QRNet(nn.Module):
-    def __init__(self, variant: str = "robust", width: int | None = None, input_size: int = 42, hidden: int = 512,
+    def __init__(self, variant: str = "robust", width: int | None = None, input_size: int = 42, hidden: int = 1024,
                  orient_width: int = 8):
         super().__init__()
         if variant not in ("seed", "robust"):
@@ -278,7 +293,8 @@ class QRNet(nn.Module):
                 raise ValueError("qrnet input_size must be at least 21 (a pixel per module)")
             self.input_size = int(input_size)
             self.orient = OrientNet(orient_width)
-            self.reader = ReaderNet(self.input_size, width or 16, hidden)
+            self.reader = ReaderNet(width or 12)
+            self.decoder = Decoder(hidden)
 
     # -- training ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor, rotation: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
@@ -288,8 +304,9 @@ class QRNet(nn.Module):
             return {"logits": self.net(x)}
         orient_logits = self.orient(x)
         k = rotation if rotation is not None else orient_logits.argmax(1)
-        logits, bits = self.reader(unrotate(x, k))
-        return {"logits": logits, "orient_logits": orient_logits, "bit_logits": bits}
+        grid = self.reader(unrotate(x, k))
+        logits, bits = self.decoder(torch.sigmoid(grid))
+        return {"logits": logits, "orient_logits": orient_logits, "bit_logits": bits, "module_logits": grid}
 
     # -- inference -----------------------------------------------------------------------------
     def prepare(self, images) -> torch.Tensor:
@@ -313,12 +330,13 @@ class QRNet(nn.Module):
             return weight * s.view(-1, *[1] * (weight.ndim - 1)), bn.bias - bn.running_mean * s
 
         def convs(seq):
-            return [(*fold(blk[0].weight, blk[1]), blk[0].stride) for blk in seq]
+            return [(*fold(blk[0].weight, blk[1]), blk[0].stride) for blk in seq if isinstance(blk, nn.Sequential)]
 
-        fc = self.reader.fc
+        fc, last = self.decoder.fc, self.reader.grid[-1]
         return {"orient": convs(self.orient.net), "orient_fc": (self.orient.fc.weight, self.orient.fc.bias),
-                "trunk": convs(self.reader.trunk), "fc1": fold(fc[0].weight, fc[1]), "fc2": fold(fc[3].weight, fc[4]),
-                "digits": (self.reader.digits.weight, self.reader.digits.bias)}
+                "grid": convs(self.reader.grid), "grid_out": (last.weight, last.bias),
+                "fc1": fold(fc[0].weight, fc[1]), "fc2": fold(fc[3].weight, fc[4]),
+                "digits": (self.decoder.digits.weight, self.decoder.digits.bias)}
 
     def _fast_logits(self, x: torch.Tensor, p: dict) -> torch.Tensor:
         """Robust variant, inference: the same digit logits as ``forward(x)["logits"]`` in eval mode, with the
@@ -327,10 +345,13 @@ class QRNet(nn.Module):
             h = h.contiguous(memory_format=torch.channels_last)
             for w, b, stride in layers:
                 h = F.relu_(F.conv2d(h, w, b, stride=stride, padding=1))
-            return h.contiguous().flatten(1)
+            return h
 
-        k = F.linear(run(F.adaptive_avg_pool2d(x, 21), p["orient"]), *p["orient_fc"]).argmax(1)
-        h = run(unrotate(x, k), p["trunk"])
+        k = F.linear(run(F.adaptive_avg_pool2d(x, 21), p["orient"]).contiguous().flatten(1), *p["orient_fc"]).argmax(1)
+        g = F.conv2d(run(unrotate(x, k), p["grid"]), *p["grid_out"])
+        if g.shape[-2:] != (21, 21):
+            g = F.adaptive_avg_pool2d(g, 21)
+        h = 2 * torch.sigmoid(g).contiguous().flatten(1) - 1
         h = F.relu_(F.linear(F.relu_(F.linear(h, *p["fc1"])), *p["fc2"]))
         return F.linear(h, *p["digits"]).view(-1, 6, 10)
 
@@ -352,6 +373,6 @@ class QRNet(nn.Module):
 
 
 @register_model
-def qrnet(variant: str = "robust", width: int | None = None, input_size: int = 42, hidden: int = 512,
+def qrnet(variant: str = "robust", width: int | None = None, input_size: int = 42, hidden: int = 1024,
           orient_width: int = 8) -> QRNet:
     return QRNet(variant=variant, width=width, input_size=input_size, hidden=hidden, orient_width=orient_width)

@@ -150,8 +150,11 @@ class QRNetConfig:
     noise_max: float = 0.55        # Gaussian noise std on [0, 1], uniform 0..max
     reveal_prob: float = 0.15      # share rendered like `veil qr reveal --qr-out`: 128 px, 2-module border ...
     flip_max: float = 0.04         # ... with up to this share of the non-function modules flipped
-    orient_weight: float = 1.0     # loss weights of the quarter-turn head and the data-bit head (robust)
+    orient_weight: float = 1.0     # loss weights of the quarter-turn head, the data-bit head and the module grid
     bit_weight: float = 0.5
+    module_weight: float = 1.0
+    decoder_extra: int = 384       # cheap noisy module grids the decoder also trains on each step (0: none)
+    grid_noise: float = 1.5        # their logit noise std, uniform 0..max per code
     seed: int = 0
     threads: int = 1
     log_every: int = 50

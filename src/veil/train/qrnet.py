@@ -11,9 +11,11 @@ codes with the vectorised generator (veil.data.qr_digits, identical to segno), r
 module size with random quiet zones, turns it by a random quarter turn, moves its levels, blurs it, adds
 noise, rounds it to 8 bits (or renders it like `veil qr reveal --qr-out`, with flipped modules), and
 prepares it exactly as inference does (:func:`veil.models.qrnet.prepare_robust`). A curriculum (``ramp``)
-grows the blur, noise and flip maxima from zero over the first part of the run, so the network learns to
-decode clean codes before it learns to read bad ones. Loss: digit
-cross-entropy + ``orient_weight`` x quarter-turn cross-entropy + ``bit_weight`` x data-bit BCE.
+grows the blur, noise and flip maxima from zero over the first part of the run. Loss: digit cross-entropy
++ ``orient_weight`` x quarter-turn cross-entropy + ``bit_weight`` x data-bit BCE + ``module_weight`` x BCE
+of the reader's 21x21 module grid against the modules drawn (dense supervision); plus the decoder alone on
+``decoder_extra`` cheap noisy module grids per step (:func:`soft_grids`): the decoding needs many codes, the
+images are what costs time.
 """
 from __future__ import annotations
 
@@ -71,14 +73,14 @@ def seed_sets(cfg: QRNetConfig, out: Path | None, log=print) -> dict:
 # ----------------------------------------------------------------------------- fresh, degraded data
 
 def random_view(m: np.ndarray, rng: np.random.Generator, cfg: QRNetConfig, strength: float = 1.0
-                ) -> tuple[np.ndarray, int]:
-    """One degraded, turned image of code ``m`` [21,21] bool and its quarter turn k (torch.rot90's k);
-    ``strength`` scales the blur, noise and flip maxima (the curriculum's ramp)."""
+                ) -> tuple[np.ndarray, int, np.ndarray]:
+    """One degraded, turned image of code ``m`` [21,21] bool, its quarter turn k (torch.rot90's k) and the
+    modules drawn (``m`` with any flips); ``strength`` scales the blur, noise and flip maxima (the ramp)."""
     if rng.random() < cfg.reveal_prob:
         from ..payloads.qr import render_matrix
 
-        mm = qd.flip_modules(m, rng.uniform(0, cfg.flip_max * strength), rng) if rng.random() < 0.7 else m
-        img = render_matrix(mm, 128, border=2)
+        m = qd.flip_modules(m, rng.uniform(0, cfg.flip_max * strength), rng) if rng.random() < 0.7 else m
+        img = render_matrix(m, 128, border=2)
         px = 128 / 25
         blur_p, noise_p = 0.3, 0.3
     else:
@@ -94,26 +96,41 @@ def random_view(m: np.ndarray, rng: np.random.Generator, cfg: QRNetConfig, stren
         dark, light = rng.uniform(0, 0.35), rng.uniform(0.65, 1.0)
     sigma = rng.uniform(0, cfg.blur_max * strength) * px if rng.random() < blur_p else 0.0
     noise = rng.uniform(0, cfg.noise_max * strength) if rng.random() < noise_p else 0.0
-    return qd.degrade(img, sigma, noise, dark, light), k
+    return qd.degrade(img, sigma, noise, dark, light), k, m
 
 
 def fresh_batch(rng: random.Random, cfg: QRNetConfig, input_size: int, strength: float = 1.0):
-    """(x [B,1,S,S] prepared, digits [B,6], quarter turns [B], data bits [B,20]) of new training codes."""
+    """(x [B,1,S,S] prepared, digits [B,6], quarter turns [B], data bits [B,20], upright module
+    matrices [B,21,21] (1 = dark)) of new training codes."""
     from ..models.qrnet import prepare_robust
 
     strings = qd.random_strings(rng, cfg.batch, "train")
     mats = qd.fast_codes().matrices(strings)
     nrng = np.random.default_rng(rng.getrandbits(64))
-    xs, ks = [], []
+    xs, ks, drawn = [], [], []
     for m in mats:
         if cfg.augment:
-            img, k = random_view(m, nrng, cfg, strength)
+            img, k, m = random_view(m, nrng, cfg, strength)
         else:
             img, k = qd.render(m, 2.0), 0
         xs.append(prepare_robust(img, input_size))
         ks.append(k)
+        drawn.append(m)
     return (torch.stack(xs), torch.from_numpy(qd.digits_of(strings)), torch.tensor(ks),
-            torch.from_numpy(qd.data_bits(strings)).float())
+            torch.from_numpy(qd.data_bits(strings)).float(), torch.from_numpy(np.stack(drawn)).float())
+
+
+def soft_grids(rng: random.Random, n: int, cfg: QRNetConfig):
+    """Cheap decoder practice: (module probabilities [n,21,21] as a noisy reader would give them, digits [n,6],
+    data bits [n,20]) of new training codes. Each module's logit is +-U(2, 6) per code (dark positive) plus
+    Gaussian noise of a per-code std U(0, ``grid_noise``), which flips a few modules of the least sure codes."""
+    strings = qd.random_strings(rng, n, "train")
+    dark = torch.from_numpy(qd.fast_codes().matrices(strings)).float()
+    g = torch.Generator().manual_seed(rng.getrandbits(62))
+    conf = 2 + 4 * torch.rand(n, 1, 1, generator=g)
+    std = cfg.grid_noise * torch.rand(n, 1, 1, generator=g)
+    z = (2 * dark - 1) * conf + std * torch.randn(dark.shape, generator=g)
+    return torch.sigmoid(z), torch.from_numpy(qd.digits_of(strings)), torch.from_numpy(qd.data_bits(strings)).float()
 
 
 # ----------------------------------------------------------------------------- training
@@ -164,13 +181,21 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
             terms = {"loss": loss}
         else:
             strength = min(1.0, state["step"] / (cfg.ramp * cfg.steps)) if cfg.ramp > 0 else 1.0
-            x, y, k, bits = fresh_batch(rng, cfg, model.input_size, strength)
+            x, y, k, bits, grid = fresh_batch(rng, cfg, model.input_size, strength)
             out = model(x, rotation=k)
             digit = F.cross_entropy(out["logits"].reshape(-1, 10), y.reshape(-1))
             orient = F.cross_entropy(out["orient_logits"], k)
             bit = F.binary_cross_entropy_with_logits(out["bit_logits"], bits)
-            loss = digit + cfg.orient_weight * orient + cfg.bit_weight * bit
-            terms = {"loss": loss, "digit": digit, "orient": orient, "bit": bit}
+            module = F.binary_cross_entropy_with_logits(out["module_logits"], grid)
+            loss = digit + cfg.orient_weight * orient + cfg.bit_weight * bit + cfg.module_weight * module
+            terms = {"loss": loss, "digit": digit, "orient": orient, "bit": bit, "module": module}
+            if cfg.decoder_extra:
+                p, yd, bd = soft_grids(rng, cfg.decoder_extra, cfg)
+                dl, bl = model.decoder(p)
+                dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
+                    cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)
+                loss = loss + dec
+                terms.update(loss=loss, decoder=dec)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -182,6 +207,7 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
             record["exact_ema"] = round(ema["acc"], 4)
             if "orient_logits" in out:
                 record["orient_acc"] = round(float((out["orient_logits"].argmax(1) == k).float().mean()), 4)
+                record["module_err"] = round(float(((out["module_logits"] > 0).float() != grid).float().mean()), 4)
         if sets is not None and cfg.val_every and (state["step"] + 1) % cfg.val_every == 0:
             record.update({f"val_{k}": v for k, v in accuracy(model, *sets["val"]).items() if k != "n"})
             log(f"step {state['step'] + 1}: validation {record['val_per_digit']:.4f} per digit, "
