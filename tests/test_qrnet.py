@@ -133,7 +133,8 @@ def test_api_read_qr_digits():
 def test_tiny_training_runs_through_the_cli(tmp_path, capsys):
     out = tmp_path / "robust"
     args = ["qrnet", "train", "--config", str(CONFIGS / "qrnet.default.toml"), "--steps", "3", "--batch", "8",
-            "--width", "4", "--hidden", "16", "--threads", "1", "--out", str(out), "--no-progress"]
+            "--width", "4", "--hidden", "16", "--decoder-pool", "64", "--threads", "1", "--out", str(out),
+            "--no-progress"]
     assert main(args) == 0
     card = json.loads((out / "qrnet.default.json").read_text())
     assert card["task"] == "qrnet" and card["training"]["steps"] == 3 and card["kwargs"]["width"] == 4

@@ -29,6 +29,8 @@ def add_parser(sub) -> None:
     t.add_argument("--hidden", type=int, default=None, help="override the robust reader's hidden units")
     t.add_argument("--train-codes", type=int, default=None, dest="train_codes", help="the seed's training set size")
     t.add_argument("--val-codes", type=int, default=None, dest="val_codes", help="the seed's validation set size")
+    t.add_argument("--decoder-pool", type=int, default=None, dest="decoder_pool",
+                   help="codes made for the robust decoder's practice grids")
     t.add_argument("--out", default=None, help="run folder (default runs/<model>)")
     t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     t.add_argument("--release", action="store_true", help="copy the weights and card into the package")
@@ -100,7 +102,8 @@ def train_cmd(args) -> int:
     name = resolve_name(args.model, "qrnet")
     if name not in ("qrnet.default", "qrnet.seed") and args.config is None:
         raise InputError(f"unknown qrnet model '{args.model}': qrnet or qrnet.seed (or pass --config)")
-    overrides = {k: getattr(args, k) for k in ("steps", "batch", "lr", "seed", "threads", "train_codes", "val_codes")}
+    overrides = {k: getattr(args, k) for k in ("steps", "batch", "lr", "seed", "threads", "train_codes", "val_codes",
+                                               "decoder_pool")}
     cfg = load_config(args.config or _recipe(name), overrides, cls=QRNetConfig)
     for key in ("width", "hidden"):
         if getattr(args, key) is not None:
@@ -114,9 +117,10 @@ def train_cmd(args) -> int:
     except (FileNotFoundError, ValueError) as e:
         raise InputError(str(e)) from None
     model, state = result["model"], result["state"]
-    extra = {}
+    extra = {"codes_generation_s": round(result["gen_s"], 1),
+             "wall_time_with_generation_s": round(state["wall"] + result["gen_s"], 1)}
     if "val" in result:
-        extra = {"validation": result["val"], "codes_generation_s": round(result["gen_s"], 1)}
+        extra["validation"] = result["val"]
     command = ("veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil")
                else f"veil qrnet train --model {name}")
     card = write_card(model, cfg, state, out, command, extra)

@@ -153,7 +153,9 @@ class QRNetConfig:
     orient_weight: float = 1.0     # loss weights of the quarter-turn head, the data-bit head and the module grid
     bit_weight: float = 0.5
     module_weight: float = 1.0
-    decoder_extra: int = 384       # cheap noisy module grids the decoder also trains on each step (0: none)
+    decoder_extra: int = 1024      # cheap noisy module grids the decoder also trains on each step (0: none) ...
+    decoder_pool: int = 200000     # ... drawn from this many training codes made at the start ...
+    decoder_steps: int = 1         # ... in this many decoder updates per step (the first with the rest of the loss)
     grid_noise: float = 1.5        # their logit noise std, uniform 0..max per code
     seed: int = 0
     threads: int = 1

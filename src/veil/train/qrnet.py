@@ -14,8 +14,9 @@ prepares it exactly as inference does (:func:`veil.models.qrnet.prepare_robust`)
 grows the blur, noise and flip maxima from zero over the first part of the run. Loss: digit cross-entropy
 + ``orient_weight`` x quarter-turn cross-entropy + ``bit_weight`` x data-bit BCE + ``module_weight`` x BCE
 of the reader's 21x21 module grid against the modules drawn (dense supervision); plus the decoder alone on
-``decoder_extra`` cheap noisy module grids per step (:func:`soft_grids`): the decoding needs many codes, the
-images are what costs time.
+``decoder_extra`` cheap noisy module grids per step (:func:`soft_grids`, drawn from a pool of
+``decoder_pool`` training codes made at the start), in ``decoder_steps`` updates per step: the decoding needs
+many updates, the images are what costs time.
 """
 from __future__ import annotations
 
@@ -120,17 +121,42 @@ def fresh_batch(rng: random.Random, cfg: QRNetConfig, input_size: int, strength:
             torch.from_numpy(qd.data_bits(strings)).float(), torch.from_numpy(np.stack(drawn)).float())
 
 
-def soft_grids(rng: random.Random, n: int, cfg: QRNetConfig):
+def grid_pool(cfg: QRNetConfig, out: Path | None, log=print) -> tuple[np.ndarray, np.ndarray]:
+    """``decoder_pool`` distinct training-split codes for the decoder's practice grids: (strings as uint8 digits
+    [N,6], modules bool [N,21,21]); cached as ``out/grid_pool.npz`` for resumed runs."""
+    cache = out / "grid_pool.npz" if out is not None else None
+    if cache is not None and cache.is_file():
+        saved = np.load(cache)
+        if len(saved["digits"]) == cfg.decoder_pool:
+            mats = np.unpackbits(saved["mats"], axis=1)[:, :qd.SIZE ** 2].reshape(-1, qd.SIZE, qd.SIZE) > 0
+            return saved["digits"], mats
+    t0 = time.time()
+    strings = qd.unique_strings(random.Random(f"{cfg.seed}-qrnet-grid-pool"), cfg.decoder_pool, "train")
+    gen = qd.fast_codes()
+    mats = np.concatenate([gen.matrices(strings[i:i + 2000]) for i in range(0, len(strings), 2000)])
+    digits = qd.digits_of(strings).astype(np.uint8)
+    log(f"made {len(strings)} codes for the decoder's practice grids in {time.time() - t0:.0f} s")
+    if cache is not None:
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        np.savez(cache, digits=digits, mats=np.packbits(mats.reshape(len(mats), -1), axis=1))
+    return digits, mats
+
+
+def soft_grids(pool: tuple[np.ndarray, np.ndarray], rng: random.Random, n: int, cfg: QRNetConfig):
     """Cheap decoder practice: (module probabilities [n,21,21] as a noisy reader would give them, digits [n,6],
-    data bits [n,20]) of new training codes. Each module's logit is +-U(2, 6) per code (dark positive) plus
-    Gaussian noise of a per-code std U(0, ``grid_noise``), which flips a few modules of the least sure codes."""
-    strings = qd.random_strings(rng, n, "train")
-    dark = torch.from_numpy(qd.fast_codes().matrices(strings)).float()
+    data bits [n,20]) of ``n`` codes drawn from the pool. Each module's logit is +-U(2, 6) per code (dark
+    positive) plus Gaussian noise of a per-code std U(0, ``grid_noise``), which flips a few modules of the
+    least sure codes."""
+    digits, mats = pool
     g = torch.Generator().manual_seed(rng.getrandbits(62))
+    idx = torch.randint(len(digits), (n,), generator=g).numpy()
+    dark = torch.from_numpy(mats[idx]).float()
+    d = digits[idx].astype(np.int64)
+    strings = ["".join(map(str, row)) for row in d]
     conf = 2 + 4 * torch.rand(n, 1, 1, generator=g)
     std = cfg.grid_noise * torch.rand(n, 1, 1, generator=g)
     z = (2 * dark - 1) * conf + std * torch.randn(dark.shape, generator=g)
-    return torch.sigmoid(z), torch.from_numpy(qd.digits_of(strings)), torch.from_numpy(qd.data_bits(strings)).float()
+    return torch.sigmoid(z), torch.from_numpy(d), torch.from_numpy(qd.data_bits(strings)).float()
 
 
 # ----------------------------------------------------------------------------- training
@@ -162,6 +188,9 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
         sets = seed_sets(cfg, out, log)
     elif model.variant == "seed":
         raise ValueError("the seed variant reads 21x21 codes: train it with data = fixed")
+    t0 = time.time()
+    pool = grid_pool(cfg, out, log) if cfg.data == "fresh" and cfg.decoder_extra else None
+    pool_s = time.time() - t0
     ema = {"acc": 0.0}
 
     def fixed_batch(state):
@@ -190,7 +219,7 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
             loss = digit + cfg.orient_weight * orient + cfg.bit_weight * bit + cfg.module_weight * module
             terms = {"loss": loss, "digit": digit, "orient": orient, "bit": bit, "module": module}
             if cfg.decoder_extra:
-                p, yd, bd = soft_grids(rng, cfg.decoder_extra, cfg)
+                p, yd, bd = soft_grids(pool, rng, cfg.decoder_extra, cfg)
                 dl, bl = model.decoder(p)
                 dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
                     cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)
@@ -199,6 +228,15 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
+        for _ in range(cfg.decoder_steps - 1 if pool is not None else 0):
+            # More updates of the decoder alone on practice grids: it needs many steps, and they are cheap.
+            p, yd, bd = soft_grids(pool, rng, cfg.decoder_extra, cfg)
+            dl, bl = model.decoder(p)
+            dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
+                cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)
+            opt.zero_grad(set_to_none=True)
+            dec.backward()
+            opt.step()
         exact = float((out["logits"].argmax(-1) == y).all(1).float().mean())
         ema["acc"] = 0.95 * ema["acc"] + 0.05 * exact if state["step"] else exact
         record = {}
@@ -221,6 +259,8 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
     if sets is not None:
         result["val"] = accuracy(model, *sets["val"])
         result["gen_s"] = sets["gen_s"]
+    else:
+        result["gen_s"] = pool_s
     return result
 
 
