@@ -42,7 +42,7 @@ def add_parser(sub) -> None:
                    help="model(s) to evaluate (repeatable; default qrnet and qrnet.seed)")
     e.add_argument("--n", type=int, default=10000, help="fresh clean codes (default 10000)")
     e.add_argument("--sweep-n", type=int, default=1000, dest="sweep_n", help="codes per noise / blur level")
-    e.add_argument("--reveal-n", type=int, default=60, dest="reveal_n",
+    e.add_argument("--reveal-n", type=int, default=300, dest="reveal_n",
                    help="stego images whose `veil qr reveal --qr-out` image is read (0: skip)")
     e.add_argument("--bench-n", type=int, default=1000, dest="bench_n",
                    help="PNG files timed through `veil qrnet read` (0: skip)")

@@ -144,7 +144,7 @@ def bench_read(model_name: str, mats: np.ndarray, strings: list[str]) -> dict:
             "image": "116x116 8-bit grey PNG (4 px a module, 4-module quiet zone)"}
 
 
-def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal_n: int = 60, bench_n: int = 1000,
+def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal_n: int = 300, bench_n: int = 1000,
              seed: int = 1, out: Path = Path("results/qrnet.json"), plot: bool = True, card: bool = False,
              log=print) -> dict:
     models = _models(model_names)
@@ -292,12 +292,12 @@ def plot_sweep(res: dict):
     for ax, kind in zip(axes, ("noise", "blur")):
         sw = res["sweep"][kind]
         for nm, vals in sw["exact"].items():
-            ax.plot(sw["levels"], [100 * v for v in vals], label=nm, marker="o", **styles.get(nm, {}))
+            ax.plot(sw["levels"], [100 * v for v in vals], label=nm, **{"marker": "o", **styles.get(nm, {})})
         ax.set_xlabel("Gaussian noise std (image in [0, 1])" if kind == "noise" else "Gaussian blur sigma (modules)")
         ax.set_ylabel("exact 6-digit accuracy (%)")
         ax.set_ylim(-3, 103)
         ax.grid(alpha=0.3)
-        ax.set_title(f"{kind}: {sw['n']} held-out codes, 4 px/module, 4-module quiet zone")
+        ax.set_title(f"{kind}: {sw['n']} held-out codes at 4 px/module", fontsize=10)
         ax.legend()
     fig.tight_layout()
     return fig
