@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise bench bench-image bench-analyze clean
+.PHONY: install demo test data train-qr train-qr-robust train-image train-stegnet-long eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze clean
 
 install: $(VENV)/.installed
 
@@ -48,6 +48,17 @@ train-image: install
 # Continues stegnet.default for 12,000 steps (~4 h): run it repeatedly, each run resumes; releases at the end.
 train-stegnet-long: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.long.toml --out runs/stegnet.long --resume --release
+
+# Neural QR reader (seed 001), 1 torch thread each; re-running resumes. qrnet.default (ours, fresh degraded codes)
+# then qrnet.seed (the paper's network and recipe, narrowed); see the cards for the measured wall times.
+train-qrnet: install
+	$(BIN)/veil qrnet train --model qrnet --out runs/qrnet.default --resume --release --threads 1
+	$(BIN)/veil qrnet train --model qrnet.seed --out runs/qrnet.seed --resume --release --threads 1
+
+# 10,000 fresh held-out codes, the noise/blur sweep against zxing-cpp, reveal --qr-out images, read throughput
+# -> results/qrnet.json, results/qrnet_robustness.png and the cards' metrics.
+eval-qrnet: install
+	$(BIN)/veil qrnet eval --n 10000 --threads 1 --card
 
 eval-qr: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card

@@ -9,6 +9,7 @@ Public API (PIL images in and out; nothing heavy is imported until used)::
     stego = veil.hide_image(cover, secret)               # an image in an image (StegNet; "pixinpix", "lsb3")
     secret = veil.reveal_image(stego)
     veil.analyze_image(stego)                            # classical LSB detectors: rates in [0,1], "fused"
+    veil.read_qr_digits([Image.open("code.png")])        # neural QR reader (seed 001): ["012345"]
     veil.list_models()                                   # released model names ("arch.tag")
     model = veil.load_model("qr_densenet")               # torch module with embed/extract
 """
@@ -17,7 +18,7 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 __version__ = "0.1.0"
 
 __all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model",
-           "list_models", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
+           "list_models", "read_qr_digits", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
 
 
 def hide_qr(image, text: str, model: str | None = None, ecc: str = "M"):
@@ -103,3 +104,11 @@ def disguise_reveal(disguise, key: bytes, passphrase: str | None = None, check: 
 
 
 __all__ += ["disguise_train", "disguise_reveal"]
+
+
+def read_qr_digits(images, model: str | None = None) -> list[str]:
+    """The six digits of each version-1 QR code image (PIL; any size, quiet zone or not, any quarter turn), read
+    by the neural QR reader (``qrnet``, or ``"qrnet.seed"``, seed 001's network), e.g. ``["012345", ...]``."""
+    from .api import read_qr_digits as _read
+
+    return _read(images, model=model)

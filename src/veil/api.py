@@ -265,3 +265,18 @@ def disguise_reveal(disguise: Image.Image, key, passphrase: str | None = None, c
     except ValueError as e:
         raise InputError(f"not a veil key file, or a damaged one ({e})") from None
     return tensor_to_pil(gen.reveal(pil_to_tensor(split_alpha(disguise)[0])))
+# ----------------------------------------------------------------------------- neural QR reader (seed 001)
+
+def read_qr_digits(images, model: str | None = None) -> list[str]:
+    """The six digits of each version-1 QR code image (PIL images, any size, quiet zone or not, any quarter
+    turn) read by a qrnet model (default ``qrnet.default``; ``"qrnet.seed"`` is the seed's reproduction), in one
+    batch: e.g. ``["012345", ...]``. A single image is accepted too."""
+    if isinstance(images, Image.Image):
+        images = [images]
+    tensors = []
+    for i, img in enumerate(images):
+        if not isinstance(img, Image.Image):
+            raise InputError(f"image {i} must be a PIL image, got {type(img).__name__}")
+        rgb, _ = split_alpha(img)
+        tensors.append(pil_to_tensor(rgb))
+    return get_model(model, "qrnet").read(tensors)

@@ -20,6 +20,13 @@ def _fmt_metrics(m: dict) -> str:
     for size, r in sorted(image, key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0)):
         parts.append(f"{size}: cover {r['cover_psnr']:.1f} dB, secret {r['secret_psnr']:.1f} dB, "
                      f"decoded {r['decoded_rate']:.1%}")
+    if "clean_seed_format" in m:          # qrnet: the neural QR reader (seed 001)
+        c = m["clean_seed_format"]
+        parts.append(f"6 digits exact {c['exact']:.2%} ({c['per_digit']:.2%} per digit) on {c['n']} fresh 21x21 codes")
+        if "clean_any" in m:
+            parts.append(f"any size/quiet zone/turn {m['clean_any']['exact']:.2%}")
+        if "read_codes_per_s" in m:
+            parts.append(f"read {m['read_codes_per_s']:.0f} codes/s ({m.get('read_threads', '?')} thread)")
     if "steganalysis" in m:
         s = m["steganalysis"]
         parts.append(f"AUC {s['auc']:.3f} against its target on {s['n_clean']}+{s['n_stego']} held-out crops")

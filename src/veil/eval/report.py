@@ -92,6 +92,8 @@ def section_models() -> str:
         if "steganalysis" in m:
             s = m["steganalysis"]
             bits.append(f"AUC vs {c.get('target')} {s['auc']:.3f}")
+        if "clean_seed_format" in m:
+            bits.append(f"6 digits exact {m['clean_seed_format']['exact']:.2%} on {m['clean_seed_format']['n']} codes")
         rows.append([c["name"], c.get("task", ""), c.get("parameters", 0), "; ".join(bits) or "not measured"])
     return "<h2>Models</h2>" + _table(["model", "task", "parameters", "measured"], rows)
 

@@ -120,6 +120,52 @@ class SteganalyserConfig:
         return dataclasses.asdict(self)
 
 
+@dataclass
+class QRNetConfig:
+    """The neural QR reader (``veil qrnet train``; seed 001)."""
+    arch: str = "qrnet"
+    tag: str = "default"
+    model: dict[str, Any] = field(default_factory=lambda: {"variant": "robust"})   # builder kwargs
+    data: str = "fresh"            # fresh: new codes every step | fixed: the seed's set of train_codes codes
+    train_codes: int = 30000       # fixed: the seed's training set (segno, distinct train-split strings) ...
+    val_codes: int = 10000         # ... and its validation set (distinct eval-split strings), both regenerated
+    val_every: int = 0             # fixed: validation accuracy into the log every N steps (0: at the end only)
+    segno_check: int = 1000        # fixed: codes of the set compared with segno's own (the rest is vectorised)
+    batch: int = 128
+    steps: int = 2000
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    decay_from: float = 1.0        # 1.0: constant learning rate (Keras' Adam as the seed ran it)
+    augment: bool = True           # fresh: render and degrade each code (module size, quiet zone, rotation, ...)
+    ramp: float = 0.0              # fresh: blur, noise and flip maxima grow linearly from 0 over this share of steps
+    # Pixels per module, uniform. Larger codes are shrunk by the preparation anyway (and a big blur on them
+    # costs time), so 5 covers them.
+    module_px: list[float] = field(default_factory=lambda: [1.0, 5.0])
+    quiet_max: float = 4.0         # quiet zone per side, modules, uniform 0..max (all zero in 30% of codes)
+    level_prob: float = 0.5        # share with dark/light levels moved off 0/1 (dark up to 0.35, light from 0.65)
+    blur_prob: float = 0.5
+    blur_max: float = 2.2          # Gaussian blur sigma in module widths, uniform 0..max
+    noise_prob: float = 0.6
+    noise_max: float = 0.55        # Gaussian noise std on [0, 1], uniform 0..max
+    reveal_prob: float = 0.15      # share rendered like `veil qr reveal --qr-out`: 128 px, 2-module border ...
+    flip_max: float = 0.04         # ... with up to this share of the non-function modules flipped
+    orient_weight: float = 1.0     # loss weights of the quarter-turn head, the data-bit head and the module grid
+    bit_weight: float = 0.5
+    module_weight: float = 1.0
+    decoder_extra: int = 1024      # cheap noisy module grids the decoder also trains on each step (0: none) ...
+    decoder_pool: int = 200000     # ... drawn from this many training codes made at the start ...
+    decoder_steps: int = 1         # ... in this many decoder updates per step (the first with the rest of the loss)
+    grid_noise: float = 1.5        # their logit noise std, uniform 0..max per code
+    seed: int = 0
+    threads: int = 1
+    log_every: int = 50
+    ckpt_every: int = 250
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
 def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None,
                 cls: type = QRTrainConfig):
     values: dict[str, Any] = {}

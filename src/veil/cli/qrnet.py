@@ -1,0 +1,152 @@
+"""``veil qrnet read|train|eval``: the neural QR reader (seed 001) that reads the six digits of a version-1 code."""
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    p = sub.add_parser("qrnet", help="neural QR reader: read the 6 digits of a version-1 QR code with a CNN")
+    qsub = p.add_subparsers(dest="qrnet_command", metavar="ACTION")
+    qsub.required = True
+
+    r = qsub.add_parser("read", help="print each file's six digits (path, a tab, the digits)")
+    r.add_argument("files", nargs="+", metavar="FILE", help="images of version-1 QR codes holding 6 digits")
+    r.add_argument("--model", default=None, help="qrnet (default, any size/rotation/quality) or qrnet.seed")
+    r.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    r.set_defaults(func=read_cmd)
+
+    t = qsub.add_parser("train", help="train qrnet (or the seed's reproduction) from its recipe")
+    t.add_argument("--model", default="qrnet", help="qrnet (recipe configs/qrnet.default.toml) or qrnet.seed")
+    t.add_argument("--config", default=None, help="recipe (TOML) with QRNetConfig keys; default configs/<model>.toml")
+    t.add_argument("--steps", type=int, default=None)
+    t.add_argument("--batch", type=int, default=None)
+    t.add_argument("--lr", type=float, default=None)
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--threads", type=int, default=None, help="torch threads (recipes use 1)")
+    t.add_argument("--width", type=int, default=None, help="override the model's width (tiny test runs)")
+    t.add_argument("--hidden", type=int, default=None, help="override the robust reader's hidden units")
+    t.add_argument("--train-codes", type=int, default=None, dest="train_codes", help="the seed's training set size")
+    t.add_argument("--val-codes", type=int, default=None, dest="val_codes", help="the seed's validation set size")
+    t.add_argument("--decoder-pool", type=int, default=None, dest="decoder_pool",
+                   help="codes made for the robust decoder's practice grids")
+    t.add_argument("--out", default=None, help="run folder (default runs/<model>)")
+    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    t.add_argument("--release", action="store_true", help="copy the weights and card into the package")
+    t.add_argument("--no-progress", action="store_true")
+    t.set_defaults(func=train_cmd)
+
+    e = qsub.add_parser("eval", help="accuracy on fresh codes, robustness against noise and blur vs zxing-cpp")
+    e.add_argument("--model", action="append", default=None,
+                   help="model(s) to evaluate (repeatable; default qrnet and qrnet.seed)")
+    e.add_argument("--n", type=int, default=10000, help="fresh clean codes (default 10000)")
+    e.add_argument("--sweep-n", type=int, default=1000, dest="sweep_n", help="codes per noise / blur level")
+    e.add_argument("--reveal-n", type=int, default=300, dest="reveal_n",
+                   help="stego images whose `veil qr reveal --qr-out` image is read (0: skip)")
+    e.add_argument("--bench-n", type=int, default=1000, dest="bench_n",
+                   help="PNG files timed through `veil qrnet read` (0: skip)")
+    e.add_argument("--seed", type=int, default=1, help="draws the fresh codes (the recipes train with seed 0)")
+    e.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    e.add_argument("--out", default="results/qrnet.json", help="results JSON (the plot goes beside it)")
+    e.add_argument("--no-plot", action="store_true")
+    e.add_argument("--card", action="store_true", help="write the measured numbers into the released cards")
+    e.set_defaults(func=eval_cmd)
+
+
+def read_cmd(args) -> int:
+    import numpy as np
+    import torch
+
+    from ..api import get_model
+    from ..errors import InputError
+    from ..imaging import load_image, pil_to_tensor
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    model = get_model(args.model, "qrnet")
+    names, images, failed = [], [], 0
+    for f in args.files:
+        try:
+            img = load_image(f)
+            if img.mode == "L":          # grey codes stay one channel (no RGB copy)
+                images.append(torch.from_numpy(np.asarray(img, dtype=np.float32) / 255.0)[None])
+            else:
+                images.append(pil_to_tensor(img))
+            names.append(f)
+        except InputError as e:
+            print(f"veil: error: {e}", file=sys.stderr)
+            failed += 1
+    digits = model.read(images) if images else []
+    sys.stdout.write("".join(f"{n}\t{d}\n" for n, d in zip(names, digits)))
+    return 1 if failed else 0
+
+
+def _recipe(model: str) -> Path:
+    from ..errors import InputError
+    from ..registry import resolve_name
+
+    p = Path("configs") / f"{resolve_name(model, 'qrnet')}.toml"
+    if not p.is_file():
+        raise InputError(f"no recipe {p} (run from the repository root or pass --config)")
+    return p
+
+
+def train_cmd(args) -> int:
+    from ..errors import InputError
+    from ..registry import resolve_name
+    from ..train.config import QRNetConfig, load_config
+    from ..train.export import release
+    from ..train.qrnet import train_qrnet, write_card
+
+    name = resolve_name(args.model, "qrnet")
+    if name not in ("qrnet.default", "qrnet.seed") and args.config is None:
+        raise InputError(f"unknown qrnet model '{args.model}': qrnet or qrnet.seed (or pass --config)")
+    overrides = {k: getattr(args, k) for k in ("steps", "batch", "lr", "seed", "threads", "train_codes", "val_codes",
+                                               "decoder_pool")}
+    cfg = load_config(args.config or _recipe(name), overrides, cls=QRNetConfig)
+    for key in ("width", "hidden"):
+        if getattr(args, key) is not None:
+            cfg.model = {**cfg.model, key: getattr(args, key)}
+    out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
+    if (out / "last.pt").exists() and not args.resume:
+        raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    try:
+        result = train_qrnet(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
+    except (FileNotFoundError, ValueError) as e:
+        raise InputError(str(e)) from None
+    model, state = result["model"], result["state"]
+    extra = {"codes_generation_s": round(result["gen_s"], 1),
+             "wall_time_with_generation_s": round(state["wall"] + result["gen_s"], 1)}
+    if "val" in result:
+        extra["validation"] = result["val"]
+    command = ("veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil")
+               else f"veil qrnet train --model {name}")
+    card = write_card(model, cfg, state, out, command, extra)
+    msg = f"{card['name']}: {state['step']} steps in {state['wall']:.0f} s"
+    if "val" in result:
+        msg += (f"; validation on {result['val']['n']} held-out codes: {result['val']['per_digit']:.4f} per digit, "
+                f"{result['val']['exact']:.4f} all six")
+    print(msg)
+    if args.release:
+        release(out, card["name"])
+        print(f"released {card['name']} into the package", file=sys.stderr)
+    return 0
+
+
+def eval_cmd(args) -> int:
+    import torch
+
+    from ..errors import InputError
+    from ..eval.qrnet import evaluate
+
+    torch.set_num_threads(max(1, args.threads))
+    for k in ("n", "sweep_n"):
+        if getattr(args, k) < 1:
+            raise InputError(f"--{k.replace('_', '-')} must be at least 1")
+    models = args.model or ["qrnet", "qrnet.seed"]
+    evaluate(models, n=args.n, sweep_n=args.sweep_n, reveal_n=args.reveal_n, bench_n=args.bench_n, seed=args.seed,
+             out=Path(args.out), plot=not args.no_plot, card=args.card,
+             log=lambda m: print(m, file=sys.stderr))
+    return 0
