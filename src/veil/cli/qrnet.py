@@ -1,7 +1,6 @@
 """``veil qrnet read|train|eval``: the neural QR reader (seed 001) that reads the six digits of a version-1 code."""
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -98,6 +97,7 @@ def train_cmd(args) -> int:
     from ..train.config import QRNetConfig, load_config
     from ..train.export import release
     from ..train.qrnet import train_qrnet, write_card
+    from .train import command_line, run_folder
 
     name = resolve_name(args.model, "qrnet")
     if name not in ("qrnet.default", "qrnet.seed") and args.config is None:
@@ -108,9 +108,7 @@ def train_cmd(args) -> int:
     for key in ("width", "hidden"):
         if getattr(args, key) is not None:
             cfg.model = {**cfg.model, key: getattr(args, key)}
-    out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
-    if (out / "last.pt").exists() and not args.resume:
-        raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
+    out = run_folder(args.out, cfg, args.resume)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     try:
         result = train_qrnet(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
@@ -121,8 +119,7 @@ def train_cmd(args) -> int:
              "wall_time_with_generation_s": round(state["wall"] + result["gen_s"], 1)}
     if "val" in result:
         extra["validation"] = result["val"]
-    command = ("veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil")
-               else f"veil qrnet train --model {name}")
+    command = command_line(f"veil qrnet train --model {name}")
     card = write_card(model, cfg, state, out, command, extra)
     msg = f"{card['name']}: {state['step']} steps in {state['wall']:.0f} s"
     if "val" in result:

@@ -1,7 +1,6 @@
 """``veil steganalyser train --model MODEL``: train a learned steganalyser (xunet) against a veil model."""
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -28,6 +27,7 @@ def add_parser(sub) -> None:
 
 
 def train_cmd(args) -> int:
+    from .train import command_line, run_folder
     from ..data.corpus import default_dir
     from ..errors import InputError
     from ..registry import get_card
@@ -46,9 +46,7 @@ def train_cmd(args) -> int:
     for what, d in (("training", cfg.data), ("held-out", cfg.val)):
         if not Path(d).is_dir():
             raise InputError(f"no {what} photos at {d}: run `make data` (or pass --data/--val)")
-    out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
-    if (out / "last.pt").exists() and not args.resume:
-        raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
+    out = run_folder(args.out, cfg, args.resume)
     log = lambda m: print(m, file=sys.stderr)  # noqa: E731
     try:
         result = train_steganalyser(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
@@ -56,8 +54,7 @@ def train_cmd(args) -> int:
         raise InputError(str(e)) from None
     model, state = result["model"], result["state"]
     metrics = held_out_auc(model, cfg)
-    command = ("veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil")
-               else f"veil steganalyser train --model {target['name']}")
+    command = command_line(f"veil steganalyser train --model {target['name']}")
     metrics["command"] = f"veil eval steganalysis --clean {cfg.val} --crop {cfg.eval_crop} --per-image " \
                          f"{cfg.eval_per_image} --model {target['name']} --learned {cfg.arch}.{cfg.tag}"
     card = write_card(model, cfg, state, metrics, out, command)

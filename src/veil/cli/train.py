@@ -60,16 +60,28 @@ def _resolve_run(args, cfg) -> Path:
         cfg.data = str(default_dir() / "train")
     if cfg.data is not None and not Path(cfg.data).is_dir():
         raise InputError(f"no training photos at {cfg.data}: run `make data` (or pass --data DIR)")
-    out = Path(args.out or f"runs/{cfg.arch}.{cfg.tag}")
-    if out.exists() and (out / "last.pt").exists() and not args.resume:
-        raise InputError(f"{out} holds a run already: pass --resume to continue it or --out for a new one")
-    return out
+    return run_folder(args.out, cfg, args.resume)
+
+
+def run_folder(out: str | None, cfg, resume: bool) -> Path:
+    """The run folder (default runs/<arch>.<tag>); refuses to clobber a run there without --resume."""
+    from ..errors import InputError
+
+    path = Path(out or f"runs/{cfg.arch}.{cfg.tag}")
+    if (path / "last.pt").exists() and not resume:
+        raise InputError(f"{path} holds a run already: pass --resume to continue it or --out for a new one")
+    return path
+
+
+def command_line(fallback: str) -> str:
+    """The command as the user typed it (for cards), or ``fallback`` when veil was not run as ``veil``."""
+    if sys.argv[0].endswith("veil"):
+        return "veil " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    return fallback
 
 
 def _command(args, family: str) -> str:
-    if sys.argv[0].endswith("veil"):
-        return "veil " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    return f"veil train {family} " + (f"--config {args.config}" if args.config else f"--arch {args.arch}")
+    return command_line(f"veil train {family} " + (f"--config {args.config}" if args.config else f"--arch {args.arch}"))
 
 
 def train_image_cmd(args) -> int:
@@ -115,8 +127,7 @@ def train_qr_cmd(args) -> int:
         calibration = calibrate_strength(model, cfg.data, cfg.calib_samples, cfg.calib_target,
                                          attacks=cfg.calib_attacks,
                                          log=lambda m: print(m, file=sys.stderr))
-    command = "veil " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv[0].endswith("veil") else \
-        "veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}")
+    command = command_line("veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}"))
     card = write_card(model, cfg, state, calibration, out, command)
     print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
     if args.release:
