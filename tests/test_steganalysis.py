@@ -42,6 +42,28 @@ def test_chi_square_estimates_sequential_embedding(photo, rate, lo, hi):
     assert lo <= est <= hi, (rate, est)
 
 
+def test_chi_square_null_distribution_is_half_chi2(photo):
+    # Under full embedding each n_2k is Binomial(n_2k + n_2k+1, 1/2), so Westfeld's statistic S is chi2_k / 2:
+    # the p-value P(chi2_k > 2 S) of the whole image is uniform, while the paper's P(chi2_k-1 > S) is ~1.
+    crop = photo[:96, :96]
+    p_exact, p_printed = [], []
+    for seed in range(100):
+        stat, k = D._chi_square_blocks(D.lsb_embed(crop, 1.0, np.random.default_rng(seed)), D.CHI_BLOCK)
+        p_exact.append(float(D._chi2_sf(2 * stat[-1:], k[-1:])[0]))
+        p_printed.append(float(D._chi2_sf(stat[-1:], k[-1:] - 1)[0]))
+    p_exact = np.array(p_exact)
+    assert 0.4 < p_exact.mean() < 0.6, p_exact.mean()
+    assert (p_exact < 0.05).mean() <= 0.12 and (p_exact > 0.95).mean() <= 0.12
+    assert min(p_printed) > 0.99
+
+
+@pytest.mark.parametrize("published", [False, True])
+def test_chi_square_full_random_embedding_and_clean(photo, published):
+    assert D.chi_square(photo, published=published) < 0.1
+    for seed in range(3):
+        assert D.chi_square(D.lsb_embed(photo, 1.0, np.random.default_rng(seed)), published=published) > 0.9
+
+
 def test_analyze_array_keys_range_and_grey(photo):
     out = D.analyze_array(photo)
     assert list(out) == list(D.DETECTORS) + ["fused"]

@@ -5,9 +5,29 @@ clipped to [0, 1]: the share of samples (pixel channels) whose least significant
 bits (half of those change on average). The fused score is their mean, as in StegExpose.
 
 - :func:`chi_square`: Westfeld & Pfitzmann, "Attacks on steganographic systems" (IH 1999). The
-  pairs-of-values test on a histogram that grows block by block along the image; the mean p-value over
-  blocks estimates the share of the image embedded *sequentially* from its start (it does not see
-  sparse random-position embedding, by design of the test).
+  pairs-of-values statistic S = sum_k (n_2k - n*_k)^2 / n*_k, n*_k = (n_2k + n_2k+1) / 2, on a histogram
+  that grows block by block along the image (StegExpose's 1,024-sample blocks); the share of the scan that
+  reads as embedded estimates the share of the image embedded *sequentially* from its start (it does not
+  see sparse random-position embedding, by design of the test). Two departures from the paper's printed
+  formula, both in how the p-value is computed and read, not in what is tested:
+
+  1. The paper defines p as the probability of S under the hypothesis that the pairs are equalised
+     (embedding) and computes it as P(chi2_{k-1} > S). Under that hypothesis, given the pair totals
+     m_k = 2 n*_k, each n_2k is Binomial(m_k, 1/2), of variance m_k / 4 = n*_k / 2, so each term is
+     chi2_1 / 2 and S ~ chi2_k / 2: the printed p is about 1 under embedding and stays above 1/2 until S
+     is about sqrt(k / 2) (8 for k = 128) standard deviations above its mean. On 256 px crops with smooth
+     histograms many clean images never get there (mean 0.21 on clean training crops, 16% above 0.5), and
+     their noise swamped the fused mean. Here p = P(chi2_k > 2 S), the exact null distribution (it is
+     also Pearson's statistic over both members of each pair): uniform under embedding, small on covers.
+  2. With a uniform p the mean over blocks no longer estimates the share, so the curve is read as
+     Westfeld and Pfitzmann read their plot: a block reads as embedded unless its p rejects embedding at
+     level ``CHI_ALPHA`` = 1% (then a fully embedded image reads about 0.99), and the estimate is the
+     share of blocks that read as embedded. ``chi_square(a, published=True)`` is the paper's p averaged
+     over the blocks (StegExpose's reading), kept for comparison.
+
+  Measured on 264 crops of the training photos, 10% random LSB replacement: fused AUC 0.811 -> 0.918
+  (chi-square on clean crops: mean 0.21 -> 0.07); the sequential estimates on the bundled photo at 0, 10,
+  50, 100%: 0.02, 0.18, 0.56, 1.00 (printed formula) and 0.01, 0.17, 0.56, 1.00 (here).
 - :func:`rs`: Fridrich, Goljan & Du, "Reliable detection of LSB steganography in color and grayscale
   images" (2001). Regular/singular 2x2 groups under the flipping masks M and -M, on the image and on
   its LSB-inverted copy, give a quadratic whose smaller root estimates the rate.
@@ -18,7 +38,11 @@ bits (half of those change on average). The fused score is their mean, as in Ste
   quadratic per m, summed over small m where the cover assumption |X| = |Y| holds best.
 
 Pairs are horizontally and vertically adjacent samples of one channel; colour images are analysed
-per channel and the channel estimates averaged (StegExpose does the same). All four detectors of a
+per channel and the channel estimates averaged (StegExpose does the same). Pooling the pair and group
+counts of the three channels before solving one quadratic was measured and rejected: on the training
+crops it raised the spread of the clean estimates (SPA 0.032 -> 0.037) and lowered the 10% AUCs (primary
+sets 0.978 -> 0.958, sample pairs 0.974 -> 0.957, RS 0.986 -> 0.975): the cover bias of one channel (a
+saturated or flat colour) weighs more in a ratio of sums than in a mean of ratios. All four detectors of a
 1-megapixel RGB image take about 0.2 s here (``veil bench analyze``).
 """
 from __future__ import annotations
@@ -29,6 +53,7 @@ import numpy as np
 
 DETECTORS = ("primary_sets", "chi_square", "sample_pairs", "rs")
 CHI_BLOCK = 1024        # bytes per chi-square block (StegExpose's value)
+CHI_ALPHA = 0.01        # chi-square: a block reads as embedded unless its p-value is below this level
 PRIMARY_SETS_M = 8      # primary sets: equations m = 0..PRIMARY_SETS_M-1 are summed
 
 
@@ -69,16 +94,14 @@ def _chi2_sf(x: np.ndarray, k: np.ndarray) -> np.ndarray:
     return 0.5 * np.frompyfunc(math.erfc, 1, 1)(z / math.sqrt(2)).astype(np.float64)
 
 
-def chi_square(a: np.ndarray, block: int = CHI_BLOCK) -> float:
-    """Westfeld's chi-square attack: the samples in raster order (R, G, B interleaved), a cumulative
-    histogram after every ``block`` samples, the pairs-of-values statistic
-    sum_k (n_2k - e_k)^2 / e_k with e_k = (n_2k + n_2k+1) / 2 over the pairs seen, and its p-value;
-    returns the mean p-value over blocks (about the embedded share of a sequentially embedded image)."""
+def _chi_square_blocks(a: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Westfeld's statistic sum_k (n_2k - e_k)^2 / e_k, e_k = (n_2k + n_2k+1) / 2, and the number of pairs
+    seen, on the cumulative histogram after every ``block`` samples (raster order, R, G, B interleaved)."""
     chans = _channels(a)
     flat = np.stack(chans, -1).reshape(-1) if len(chans) > 1 else chans[0].reshape(-1)
     nb = flat.size // block
     if nb < 1:
-        return 0.0
+        return np.zeros(0), np.zeros(0)
     # hist[v, b]: count of value v in block b, then cumulative over blocks (value-major: a contiguous cumsum)
     codes = flat[:nb * block].reshape(nb, block).astype(np.intp) * nb + np.arange(nb, dtype=np.intp)[:, None]
     hist = np.cumsum(np.bincount(codes.ravel(), minlength=256 * nb).reshape(256, nb), axis=1)
@@ -86,8 +109,24 @@ def chi_square(a: np.ndarray, block: int = CHI_BLOCK) -> float:
     e = (even + odd) / 2
     used = e > 0
     stat = np.where(used, (even - e) ** 2 / np.where(used, e, 1), 0).sum(0)
-    p = _chi2_sf(stat, used.sum(0) - 1.0)
-    return _clip(float(p.mean()))
+    return stat, used.sum(0).astype(np.float64)
+
+
+def chi_square(a: np.ndarray, block: int = CHI_BLOCK, alpha: float = CHI_ALPHA, published: bool = False) -> float:
+    """Westfeld's chi-square attack: the samples in raster order (R, G, B interleaved), a cumulative
+    histogram after every ``block`` samples, the pairs-of-values statistic S and its p-value under the
+    hypothesis that the pairs are equalised (embedding); returns the share of blocks whose p-value does not
+    reject that hypothesis at level ``alpha`` (about the embedded share of a sequentially embedded image).
+
+    The p-value is P(chi2_k > 2 S) over the k pairs seen (see the module docstring: given the pair totals,
+    S is distributed as chi2_k / 2 under the hypothesis). ``published=True`` gives the paper's formula
+    P(chi2_k-1 > S) averaged over the blocks instead (StegExpose's reading), for comparison."""
+    stat, k = _chi_square_blocks(a, block)
+    if stat.size == 0:
+        return 0.0
+    if published:
+        return _clip(float(_chi2_sf(stat, k - 1.0).mean()))
+    return _clip(float((_chi2_sf(2 * stat, k) > alpha).mean()))
 
 
 # ----------------------------------------------------------------------------- RS analysis
