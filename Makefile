@@ -32,6 +32,7 @@ data: install
 train-qr: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.paper.toml --out runs/qr_densenet.paper --resume --release
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.small.toml --out runs/qr_densenet.small --resume --release
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
 
 # About 55 minutes on a 2-core CPU, from the released qr_densenet.default; re-running resumes.

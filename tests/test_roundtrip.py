@@ -34,7 +34,8 @@ def test_every_shipped_model_round_trips(model, sample, tmp_path):
     assert veil.reveal_qr(Image.open(p), model=model) == text
 
 
-@pytest.mark.parametrize("w,h", [(128, 128), (333, 128), (200, 777), (1920, 1080), (4096, 1024)])
+@pytest.mark.parametrize("w,h", [(64, 64), (100, 300), (127, 90), (128, 128), (333, 128), (200, 777), (1920, 1080),
+                                 (4096, 1024)])
 def test_any_cover_size(w, h, tmp_path):
     cover = photo_like(w, h, seed=w + h)
     text = f"size {w}x{h}"
@@ -79,11 +80,36 @@ def test_api_rejects_bad_input(sample):
         veil.hide_qr(sample, "")
     with pytest.raises(veil.CapacityError, match="62 bytes"):
         veil.hide_qr(sample, "x" * 100)
-    with pytest.raises(veil.InputError, match="too small"):
+    with pytest.raises(veil.InputError, match="at least 64 px"):
         veil.hide_qr(sample.resize((40, 40)), "hi")
+    # a model without a small-cover model keeps its own floor
     with pytest.raises(veil.InputError, match="at least 128 px"):
-        veil.hide_qr(sample.resize((100, 300)), "hi")
+        veil.hide_qr(sample.resize((100, 300)), "hi", model="qr_densenet.robust")
+    # under 128 px the default hands over to qr_densenet.small (QR versions 1-2): the message says so
+    with pytest.raises(veil.CapacityError, match="26 bytes.*qr_densenet.small"):
+        veil.hide_qr(sample.resize((100, 100)), "x" * 40)
     with pytest.raises(veil.InputError, match="PIL image"):
         veil.hide_qr("not an image", "hi")
     with pytest.raises(veil.InputError, match="unknown model"):
         veil.hide_qr(sample, "hi", model="nope")
+
+
+def test_small_covers_go_to_the_small_cover_model():
+    from veil.api import qr_model_for
+
+    assert qr_model_for(512).card["name"] == "qr_densenet.default"
+    assert qr_model_for(127).card["name"] == "qr_densenet.small"
+    assert qr_model_for(127, "qr_densenet.robust").card["name"] == "qr_densenet.robust"
+
+
+def test_reveal_tries_the_other_model_after_a_resize_across_the_boundary(tmp_path):
+    from veil.api import _qr_candidates, reveal_qr_image
+
+    assert [m.card["name"] for m in _qr_candidates(120)] == ["qr_densenet.small", "qr_densenet.default"]
+    assert [m.card["name"] for m in _qr_candidates(300)] == ["qr_densenet.default", "qr_densenet.small"]
+    cover = photo_like(160, 160, seed=0)
+    stego = veil.hide_qr(cover, "crossed")            # hidden by the default (>= 128 px) ...
+    p = tmp_path / "s.png"
+    stego.resize((120, 120), Image.BICUBIC).save(p)   # ... then shrunk under 128 px: the small model reads first
+    assert reveal_qr_image(Image.open(p), "qr_densenet.small")[0] is None    # and fails on this one,
+    assert veil.reveal_qr(Image.open(p)) == "crossed"                        # so the default is tried next

@@ -69,13 +69,14 @@ def test_recipe_with_cover_sizes_and_partial_init(tmp_path):
     recipe = tmp_path / "r.toml"
     recipe.write_text(f'arch = "qr_densenet"\ntag = "small"\ncrop_sizes = [64, 128]\nsynthetic_prob = 1.0\n'
                       f'init_from = "{first / "qr_densenet.default.safetensors"}"\ninit_only = ["encoder."]\n'
-                      f'[model]\ndropout = 0.0\n')
+                      f'cover_rmse = 1.0\nsmall_cover_model = "qr_densenet.tiny"\n[model]\ndropout = 0.0\n')
     out = tmp_path / "second"
     assert main(["train", "qr", "--config", str(recipe), "--data", "synthetic", "--steps", "2", "--batch", "2",
                  "--qr-pool", "4", "--no-calibrate", "--out", str(out), "--no-progress"]) == 0
     card = json.loads((out / "qr_densenet.small.json").read_text())
     assert card["min_cover_side"] == 64
     assert card["training"]["config"]["crop_sizes"] == [64, 128]
+    assert card["small_cover_model"] == "qr_densenet.tiny"     # what hide/reveal hand small covers to
     # the run starts from the donor's encoder only: its decoder is new (and both moved by 2 steps)
     got = load_file(str(out / "qr_densenet.small.safetensors"))
     assert set(got) == set(donor)
@@ -121,3 +122,19 @@ def test_recipe_with_a_bad_attack_is_refused(tmp_path, capsys):
     recipe.write_text('attacks = ["jpeg:500"]\n')
     assert main(["train", "qr", "--config", str(recipe), "--data", "synthetic", "--out", str(tmp_path / "o")]) == 2
     assert "bad attack in recipe" in capsys.readouterr().err
+
+
+def test_cover_rmse_adds_the_rmse_of_the_change():
+    import torch
+
+    from veil.losses import qr_hiding_loss
+
+    cover = torch.full((1, 3, 4, 4), 0.5)
+    stego = cover.clone()
+    stego[0, 0, 0, 0] += 0.16                      # one changed sample of 48: L1 = 0.01/3, RMSE = 0.16/sqrt(48)
+    out = {"intended": stego, "logits": torch.zeros(1, 1, 4, 4)}
+    qr = torch.ones(1, 1, 4, 4)
+    l1 = qr_hiding_loss(out, cover, qr, cover_weight=1.0)["cover"]
+    both = qr_hiding_loss(out, cover, qr, cover_weight=1.0, cover_rmse=2.0)["cover"]
+    assert abs(float(l1) - 0.16 / 48) < 1e-6
+    assert abs(float(both - l1) - 2.0 * 0.16 / 48 ** 0.5) < 1e-6

@@ -9,7 +9,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image
 
-from .errors import InputError, RevealError
+from .errors import CapacityError, InputError, RevealError
 from .imaging import MIN_SIDE, check_size, pil_to_tensor, split_alpha, tensor_to_pil
 from .payloads.qr import QRCode, encode_text, read_from_probabilities, render_matrix
 
@@ -34,6 +34,28 @@ def min_cover_side(model) -> int:
     (measured for qr_densenet.paper: 0/20 texts back at 64 and 80 px)."""
     card = getattr(model, "card", None) or {}
     return int(card.get("min_cover_side", model.processing_size))
+
+
+def qr_model_for(side: int, model=None):
+    """The model that serves an image whose short side is ``side`` px: ``model`` (None = the default), or,
+    when the image is smaller than that model serves and its card names a small-cover model
+    (``small_cover_model``: qr_densenet.default -> qr_densenet.small), that model."""
+    m = get_model(model, "qr")
+    small = (getattr(m, "card", None) or {}).get("small_cover_model")
+    if small and side < min_cover_side(m):
+        return get_model(small, "qr")
+    return m
+
+
+def _qr_candidates(side: int, model=None) -> list:
+    """Models to try when revealing: the one :func:`qr_model_for` picks first, then the other of the pair
+    (an image may have been resized across the small-cover boundary after hiding)."""
+    m = get_model(model, "qr")
+    first = qr_model_for(side, m)
+    small = (getattr(m, "card", None) or {}).get("small_cover_model")
+    if not small:
+        return [first]
+    return [first, get_model(small, "qr") if first is m else m]
 
 
 # ----------------------------------------------------------------------------- tensor level
@@ -70,9 +92,15 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
     """Hide ``text`` in ``image`` as an invisible QR code; returns an 8-bit RGB (RGBA if the cover had
     alpha) image of the cover's size. Save it losslessly (PNG)."""
     image = _check_image(image, "cover")
-    m = get_model(model, "qr")
+    m = qr_model_for(min(image.size), model)
     check_size(image, min_side=min_cover_side(m), what="cover")
-    code = encode_text(text, ecc, m.spec)
+    try:
+        code = encode_text(text, ecc, m.spec)
+    except CapacityError as e:
+        if m.processing_size < get_model(model, "qr").processing_size:
+            raise CapacityError(f"{e} (covers under {min_cover_side(get_model(model, 'qr'))} px use "
+                                f"{m.card['name']}: a larger cover carries more)") from None
+        raise
     rgb, alpha = split_alpha(image)
     stego = hide_qr_tensor(pil_to_tensor(rgb), [code], m)
     return tensor_to_pil(stego, alpha)
@@ -81,9 +109,14 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
 def reveal_qr_image(image: Image.Image, model: str | None = None) -> tuple[str | None, Image.Image]:
     """Like :func:`reveal_qr` but returns (text or None, recovered QR code as a greyscale image)."""
     image = _check_image(image, "stego image")
-    m = get_model(model, "qr")
     rgb, _ = split_alpha(image)
-    text, qr = reveal_qr_tensor(pil_to_tensor(rgb), m)[0]
+    x = pil_to_tensor(rgb)
+    found = []
+    for m in _qr_candidates(min(image.size), model):
+        found.append(reveal_qr_tensor(x, m)[0])
+        if found[-1][0] is not None:
+            break
+    text, qr = found[-1] if found[-1][0] is not None else found[0]
     return text, Image.fromarray(np.clip(np.round(qr * 255), 0, 255).astype(np.uint8), "L")
 
 

@@ -16,6 +16,8 @@ def _fmt_metrics(m: dict) -> str:
                             ("psnr", "PSNR", "{:.1f} dB"), ("ssim", "SSIM", "{:.4f}")):
         if key in m:
             parts.append(f"{label} {fmt.format(m[key])}")
+    if m.get("success_small") is not None:
+        parts.append(f"ok@64-127px {m['success_small']:.1%}")
     image = [(k[6:], v) for k, v in m.items() if k.startswith("image_")]
     for size, r in sorted(image, key=lambda kv: (not kv[0].isdigit(), int(kv[0]) if kv[0].isdigit() else 0)):
         parts.append(f"{size}: cover {r['cover_psnr']:.1f} dB, secret {r['secret_psnr']:.1f} dB, "

@@ -125,7 +125,7 @@ def train_qr_cmd(args) -> int:
     calibration = None
     if cfg.calibrate:
         calibration = calibrate_strength(model, cfg.data, cfg.calib_samples, cfg.calib_target,
-                                         attacks=cfg.calib_attacks,
+                                         attacks=cfg.calib_attacks, sizes=cfg.calib_sizes or None,
                                          log=lambda m: print(m, file=sys.stderr))
     command = command_line("veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}"))
     card = write_card(model, cfg, state, calibration, out, command)

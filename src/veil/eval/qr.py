@@ -4,7 +4,8 @@ Each sample: a random text (1..max-len characters, ECC M) is hidden through the 
 stego image is saved to a real PNG file and read back, then revealed. Sizes per photo: random
 256x256 crops, the photo at its native size (long side capped at 1920 px), and small crops of 64 to
 127 px (below the processing size). "overall" and the flat/sharp split (edge density, see
-``edge_density``) cover the 256 px and native samples; small covers are reported on their own.
+``edge_density``) cover the 256 px and native samples; small covers are reported on their own (the
+default model hands them to its small-cover model, whose capacity caps their texts: 26 bytes at ECC M).
 """
 from __future__ import annotations
 
@@ -121,13 +122,13 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
              seed: int = 0, small: int = 0, log=print) -> dict:
     import torch
 
-    from ..api import get_model, min_cover_side
+    from ..api import get_model, min_cover_side, qr_model_for
     from ..imaging import pil_to_tensor
     from ..metrics import mae, psnr, ssim
     from ..payloads.qr import encode_text, random_text, read_from_probabilities
 
     model = get_model(model_name)
-    if small and min_cover_side(model) > SMALL_RANGE[0]:
+    if small and min_cover_side(qr_model_for(SMALL_RANGE[0], model)) > SMALL_RANGE[0]:
         log(f"{model.card['name']} serves covers from {min_cover_side(model)} px: no small-cover samples")
         small = 0
     rng = random.Random(seed)
@@ -136,17 +137,18 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "stego.png"
         for f, size, cover in _covers(folders, rng, crops, native, small):
-            text = random_text(rng, max_len)
-            code = encode_text(text, "M", model.spec)
+            m = qr_model_for(min(cover.size), model)   # small covers: the default's small-cover model
+            text = random_text(rng, min(max_len, m.spec.capacity("M")))
+            code = encode_text(text, "M", m.spec)
             x = stego_through_png(model, cover, text, path)
-            prob = model.extract(x)[0, 0].numpy()
-            got, _ = read_from_probabilities(prob, model.spec)
+            prob = m.extract(x)[0, 0].numpy()
+            got, _ = read_from_probabilities(prob, m.spec)
             c = pil_to_tensor(cover)
             rgb = np.asarray(cover)
             rows.append({"file": Path(f).name, "folder": str(f.parent), "size": size, "wh": list(cover.size),
                          "len": len(text),
                          "version": code.version, "ok": got == text,
-                         "module_acc": module_accuracy(prob, code, model.spec),
+                         "model": m.card["name"], "module_acc": module_accuracy(prob, code, m.spec),
                          "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb)})
             if len(rows) % 50 == 0:
                 ok = sum(r["ok"] for r in rows) / len(rows)

@@ -7,7 +7,8 @@ The cover term compares the cover with the intended stego image (rounded, not ye
 cross-entropy of the decoder's logits against the QR image (the seed uses L1 on the image; BCE
 gives usable gradients on saturated modules: a documented deviation). ``w_c`` starts where the
 recipe says (0.01 for the released weights; the seed's 1 left the decoder unable to learn) and is
-balanced during training by the module error rate (veil.train.qr).
+balanced during training by the module error rate (veil.train.qr). With ``cover_rmse`` > 0 the cover
+term is L1 + cover_rmse * RMSE (a deviation used by qr_densenet.default, see its card).
 ``baseline`` (seed 000 eq. 1): L = |C - S|_2^2 + |Q - Q'|_2^2; the weight decay term of eq. 1 is
 the optimiser's ``weight_decay``.
 """
@@ -46,10 +47,14 @@ def module_error(logits: torch.Tensor, targets: list[torch.Tensor]) -> torch.Ten
 
 
 def qr_hiding_loss(out: dict, cover: torch.Tensor, qr: torch.Tensor, kind: str = "densenet",
-                   cover_weight: float = 1.0, beta: float = 0.75) -> dict:
+                   cover_weight: float = 1.0, beta: float = 0.75, cover_rmse: float = 0.0) -> dict:
     stego, logits = out["intended"], out["logits"]
     if kind == "densenet":
         cover_term = (stego - cover).abs().mean()
+        if cover_rmse:
+            # + RMSE: L1 alone pulls every changed pixel back equally hard, so it tolerates a few large
+            # steps; PSNR is an MSE measure, and the RMSE term pulls hardest on the largest changes.
+            cover_term = cover_term + cover_rmse * (stego - cover).pow(2).mean().add(1e-12).sqrt()
         qr_term = F.binary_cross_entropy_with_logits(logits, qr)
     elif kind == "baseline":
         cover_term = F.mse_loss(stego, cover)

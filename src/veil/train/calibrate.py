@@ -31,15 +31,17 @@ def success_rate(model, covers: torch.Tensor, codes, attack=None) -> float:
 
 
 def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.995, seed: int = 7,
-                       grid=GRID, attacks: list[str] | None = None, log=print) -> dict:
+                       grid=GRID, attacks: list[str] | None = None, sizes: list[int] | None = None,
+                       log=print) -> dict:
     """Smallest gain whose success reaches ``target``. With ``attacks`` (specs), the batches cycle
-    through them and success is measured after the attack (a robust model's operating point)."""
+    through them and success is measured after the attack (a robust model's operating point). Covers are
+    256 px crops and every fourth batch 768 px, or, with ``sizes``, drawn from those sizes per batch."""
     from ..attacks import parse_attack
 
     rng = random.Random(seed)
     chain = [parse_attack(a) for a in attacks] if attacks else [None]
-    small = CoverSampler(data, 256, 0.2, seed=seed)
-    large = CoverSampler(data, 768, 0.2, seed=seed + 1)
+    small = CoverSampler(data, 256, 0.2, seed=seed, sizes=sizes)
+    large = CoverSampler(data, 768, 0.2, seed=seed + 1) if not sizes else small
     batches = []
     for i in range(0, n, 32):
         b = min(32, n - i)

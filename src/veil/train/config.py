@@ -34,12 +34,14 @@ class QRTrainConfig:
     attack_max_chain: int = 2
     loss: str = "densenet"         # densenet (seed eq. 2) | baseline (seed eq. 1)
     beta: float = 0.75
+    cover_rmse: float = 0.0        # densenet loss: cover term L1 + cover_rmse * RMSE (0 = the seed's L1)
     cover_weight: float = 1.0      # initial w_c
     adaptive: bool = True          # balance w_c by the running module error rate
     err_low: float = 0.002
     err_high: float = 0.004
     adapt_rate: float = 0.01
     max_cover_weight: float = 1e6
+    min_cover_weight: float = 1e-3  # floor of w_c: a fine-tune to a new scale keeps a quiet residual while it adapts
     qr_pool: int = 2000            # random QR codes generated up front and re-drawn
     seed: int = 0
     threads: int = 0               # 0 = torch default
@@ -49,6 +51,8 @@ class QRTrainConfig:
     calib_samples: int = 256
     calib_target: float = 0.995
     calib_attacks: list[str] = field(default_factory=list)  # calibrate success after these attacks (cycled)
+    calib_sizes: list[int] = field(default_factory=list)    # calibration cover sizes (default: 256 and 768 px)
+    small_cover_model: str | None = None  # card entry: the model hide/reveal use for covers under min_cover_side
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

@@ -42,6 +42,8 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
                         "ecc_default": "M",
                         "capacity_bytes": {e: BYTE_CAPACITY[e][model.spec.max_version - 1] for e in "LMQH"}},
         })
+        if getattr(cfg, "small_cover_model", None):
+            card["small_cover_model"] = cfg.small_cover_model
         data = ("shared/DATA.md photo corpus, training split (veil data prepare), "
                 f"+ {cfg.synthetic_prob:.0%} synthetic sharp-edge covers; random QR codes (segno)")
     else:

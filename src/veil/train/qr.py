@@ -66,7 +66,7 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
         cover = covers.sample(cfg.batch)
         qr, targets = pool.sample(cfg.batch)
         o = model(cover, qr, attack)
-        terms = qr_hiding_loss(o, cover, qr, cfg.loss, state["cover_weight"], cfg.beta)
+        terms = qr_hiding_loss(o, cover, qr, cfg.loss, state["cover_weight"], cfg.beta, cfg.cover_rmse)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
@@ -78,7 +78,7 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
             if state["err_ema"] < cfg.err_low:
                 state["cover_weight"] = min(cfg.max_cover_weight, state["cover_weight"] * (1 + cfg.adapt_rate))
             elif state["err_ema"] > cfg.err_high:
-                state["cover_weight"] = max(1e-3, state["cover_weight"] / (1 + cfg.adapt_rate))
+                state["cover_weight"] = max(cfg.min_cover_weight, state["cover_weight"] / (1 + cfg.adapt_rate))
         record = {}
         if state["log_now"]:
             record = {"loss": float(terms["loss"].detach()), "cover": float(terms["cover"]),
