@@ -21,8 +21,8 @@ def test_default_model_round_trip_through_png(sample, tmp_path):
     stego.save(p)
     loaded = Image.open(p)
     assert veil.reveal_qr(loaded) == text
-    # the default measured 38.4 dB on this photo; the floor catches a regression, not the 45 dB target
-    assert psnr(pil_to_tensor(loaded), pil_to_tensor(sample)) > 35
+    # the default measures 43.7 dB on this photo (38.4 before the RMSE cover term); the floor catches a regression
+    assert psnr(pil_to_tensor(loaded), pil_to_tensor(sample)) > 41
 
 
 @pytest.mark.parametrize("model", MODELS)
