@@ -36,26 +36,29 @@ def min_cover_side(model) -> int:
     return int(card.get("min_cover_side", model.processing_size))
 
 
+def _small_cover_model(model):
+    """The model ``model``'s card names for covers under its ``min_cover_side`` (loaded), or None."""
+    name = (getattr(model, "card", None) or {}).get("small_cover_model")
+    return get_model(name, "qr") if name else None
+
+
 def qr_model_for(side: int, model=None):
     """The model that serves an image whose short side is ``side`` px: ``model`` (None = the default), or,
     when the image is smaller than that model serves and its card names a small-cover model
     (``small_cover_model``: qr_densenet.default -> qr_densenet.small), that model."""
     m = get_model(model, "qr")
-    small = (getattr(m, "card", None) or {}).get("small_cover_model")
-    if small and side < min_cover_side(m):
-        return get_model(small, "qr")
-    return m
+    small = _small_cover_model(m)
+    return small if small is not None and side < min_cover_side(m) else m
 
 
 def _qr_candidates(side: int, model=None) -> list:
     """Models to try when revealing: the one :func:`qr_model_for` picks first, then the other of the pair
     (an image may have been resized across the small-cover boundary after hiding)."""
     m = get_model(model, "qr")
-    first = qr_model_for(side, m)
-    small = (getattr(m, "card", None) or {}).get("small_cover_model")
-    if not small:
-        return [first]
-    return [first, get_model(small, "qr") if first is m else m]
+    small = _small_cover_model(m)
+    if small is None:
+        return [m]
+    return [small, m] if side < min_cover_side(m) else [m, small]
 
 
 # ----------------------------------------------------------------------------- tensor level
@@ -92,13 +95,14 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
     """Hide ``text`` in ``image`` as an invisible QR code; returns an 8-bit RGB (RGBA if the cover had
     alpha) image of the cover's size. Save it losslessly (PNG)."""
     image = _check_image(image, "cover")
-    m = qr_model_for(min(image.size), model)
+    asked = get_model(model, "qr")
+    m = qr_model_for(min(image.size), asked)
     check_size(image, min_side=min_cover_side(m), what="cover")
     try:
         code = encode_text(text, ecc, m.spec)
     except CapacityError as e:
-        if m.processing_size < get_model(model, "qr").processing_size:
-            raise CapacityError(f"{e} (covers under {min_cover_side(get_model(model, 'qr'))} px use "
+        if m is not asked:
+            raise CapacityError(f"{e} (covers under {min_cover_side(asked)} px use "
                                 f"{m.card['name']}: a larger cover carries more)") from None
         raise
     rgb, alpha = split_alpha(image)
