@@ -5,6 +5,9 @@ import sys
 from pathlib import Path
 
 
+from .train import add_run_arguments
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("qrnet", help="neural QR reader: read the 6 digits of a version-1 QR code with a CNN")
     qsub = p.add_subparsers(dest="qrnet_command", metavar="ACTION")
@@ -30,10 +33,7 @@ def add_parser(sub) -> None:
     t.add_argument("--val-codes", type=int, default=None, dest="val_codes", help="the seed's validation set size")
     t.add_argument("--decoder-pool", type=int, default=None, dest="decoder_pool",
                    help="codes made for the robust decoder's practice grids")
-    t.add_argument("--out", default=None, help="run folder (default runs/<model>)")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    t.add_argument("--release", action="store_true", help="copy the weights and card into the package")
-    t.add_argument("--no-progress", action="store_true")
+    add_run_arguments(t, "run folder (default runs/<model>)", "copy the weights and card into the package")
     t.set_defaults(func=train_cmd)
 
     e = qsub.add_parser("eval", help="accuracy on fresh codes, robustness against noise and blur vs zxing-cpp")

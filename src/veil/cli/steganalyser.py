@@ -5,6 +5,9 @@ import sys
 from pathlib import Path
 
 
+from .train import add_run_arguments
+
+
 def add_parser(sub) -> None:
     p = sub.add_parser("steganalyser", help="learned steganalysers: train one against a veil model")
     ssub = p.add_subparsers(dest="steganalyser_command", metavar="ACTION")
@@ -19,10 +22,7 @@ def add_parser(sub) -> None:
     t.add_argument("--batch", type=int, default=None)
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--threads", type=int, default=None)
-    t.add_argument("--out", default=None, help="run folder (default runs/xunet.<model>)")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    t.add_argument("--release", action="store_true", help="copy the weights and card into the package")
-    t.add_argument("--no-progress", action="store_true")
+    add_run_arguments(t, "run folder (default runs/xunet.<model>)", "copy the weights and card into the package")
     t.set_defaults(func=train_cmd)
 
 

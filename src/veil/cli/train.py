@@ -24,10 +24,7 @@ def add_parser(sub) -> None:
     q.add_argument("--qr-pool", type=int, default=None, dest="qr_pool")
     q.add_argument("--calib-samples", type=int, default=None, dest="calib_samples")
     q.add_argument("--no-calibrate", action="store_true", help="skip the residual-strength calibration")
-    q.add_argument("--out", default=None, help="run folder (checkpoints, log, exported weights and card)")
-    q.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    q.add_argument("--release", action="store_true", help="copy the exported weights and card into the package")
-    q.add_argument("--no-progress", action="store_true")
+    add_run_arguments(q)
     q.set_defaults(func=train_qr_cmd)
 
     i = tsub.add_parser("image", help="train an image-hiding model (stegnet, pixinpix)")
@@ -40,10 +37,7 @@ def add_parser(sub) -> None:
     i.add_argument("--batch", type=int, default=None)
     i.add_argument("--crop", type=int, default=None)
     i.add_argument("--seed", type=int, default=None)
-    i.add_argument("--out", default=None, help="run folder (checkpoints, log, exported weights and card)")
-    i.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    i.add_argument("--release", action="store_true", help="copy the exported weights and card into the package")
-    i.add_argument("--no-progress", action="store_true")
+    add_run_arguments(i)
     i.set_defaults(func=train_image_cmd)
 
 
@@ -61,6 +55,15 @@ def _resolve_run(args, cfg) -> Path:
     if cfg.data is not None and not Path(cfg.data).is_dir():
         raise InputError(f"no training photos at {cfg.data}: run `make data` (or pass --data DIR)")
     return run_folder(args.out, cfg, args.resume)
+
+
+def add_run_arguments(p, out_help: str = "run folder (checkpoints, log, exported weights and card)",
+                      release_help: str = "copy the exported weights and card into the package") -> None:
+    """The run-folder flags every training command shares (see :func:`run_folder`)."""
+    p.add_argument("--out", default=None, help=out_help)
+    p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
+    p.add_argument("--release", action="store_true", help=release_help)
+    p.add_argument("--no-progress", action="store_true")
 
 
 def run_folder(out: str | None, cfg, resume: bool) -> Path:
