@@ -79,6 +79,26 @@ def test_residual_bound():
     assert float(r.abs().max()) <= 0.02 + 1e-6
 
 
+def test_residual_shape_options_keep_luma_and_low_frequencies():
+    """residual_luma: the same change in R, G and B (no chroma change); residual_blur: less high-frequency
+    energy than the same network's free residual (both parameter-free, so weights load either way)."""
+    def build(**kw):
+        torch.manual_seed(0)
+        return create_model("qr_densenet", **{**TINY["qr_densenet"], **kw}).eval()
+
+    free, shaped = build(), build(residual_luma=True, residual_blur=1.5)
+    shaped.load_state_dict(free.state_dict())
+    cover, qr = torch.rand(1, 3, 64, 64), (torch.rand(1, 1, 64, 64) > 0.5).float()
+    with torch.no_grad():
+        r_free, r = free.residual(cover, qr), shaped.residual(cover, qr)
+    assert torch.allclose(r[:, 0], r[:, 1]) and torch.allclose(r[:, 1], r[:, 2])
+    assert not torch.allclose(r_free[:, 0], r_free[:, 1])
+
+    def high(x):   # energy of neighbour differences, relative to the signal's
+        return float((x[..., 1:] - x[..., :-1]).pow(2).mean() / x.pow(2).mean())
+    assert high(r) < 0.5 * high(r_free.mean(1, keepdim=True))
+
+
 def test_strength_scales_the_residual(model):
     model.eval()
     cover = torch.full((1, 3, 64, 64), 0.5)

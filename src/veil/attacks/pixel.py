@@ -30,6 +30,21 @@ def gaussian_kernel(sigma: float, dtype=torch.float32) -> torch.Tensor:
     return k / k.sum()
 
 
+def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
+    """Separable Gaussian blur of NCHW ``x`` (reflect padding); sigma <= 0.05 is a no-op."""
+    if sigma <= 0.05:
+        return x
+    k = gaussian_kernel(sigma).to(x)
+    r = (k.numel() - 1) // 2
+    c = x.shape[1]
+    pad_h, pad_w = min(r, x.shape[-2] - 1), min(r, x.shape[-1] - 1)
+    y = F.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="reflect")
+    # if the image is smaller than the kernel, trim the kernel to the padding we could make
+    kw, kh = k[r - pad_w:r + pad_w + 1], k[r - pad_h:r + pad_h + 1]
+    y = F.conv2d(y, (kw / kw.sum()).view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
+    return F.conv2d(y, (kh / kh.sum()).view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+
+
 class GaussianBlur(Attack):
     """Separable Gaussian blur, ``strength`` = sigma in pixels (reflect padding); sigma <= 0.05 is a no-op."""
 
@@ -37,17 +52,7 @@ class GaussianBlur(Attack):
     unit = "sigma"
 
     def apply(self, x, s):
-        if s <= 0.05:
-            return x
-        k = gaussian_kernel(s).to(x)
-        r = (k.numel() - 1) // 2
-        c = x.shape[1]
-        pad_h, pad_w = min(r, x.shape[-2] - 1), min(r, x.shape[-1] - 1)
-        y = F.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="reflect")
-        # if the image is smaller than the kernel, trim the kernel to the padding we could make
-        kw, kh = k[r - pad_w:r + pad_w + 1], k[r - pad_h:r + pad_h + 1]
-        y = F.conv2d(y, (kw / kw.sum()).view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-        return F.conv2d(y, (kh / kh.sum()).view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
+        return gaussian_blur(x, s)
 
 
 class Resize(Attack):

@@ -17,6 +17,7 @@ import functools
 import torch
 from torch import nn
 
+from ..attacks.pixel import gaussian_blur
 from ..imaging import quantize_8bit, resize
 from ..payloads.qr import QRSpec
 
@@ -39,11 +40,19 @@ def inference(fn):
 
 class QRStegoModel(nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, processing_size: int = 128,
-                 max_version: int = 4, border: int = 2, max_residual: float = 0.0):
+                 max_version: int = 4, border: int = 2, max_residual: float = 0.0,
+                 residual_blur: float = 0.0, residual_luma: bool = False):
         super().__init__()
         # Soft bound on the residual at the processing size (tanh), 0 = unbounded. Keeps training out of
         # the "loud code" minimum where the QR is painted over the cover and never fades.
         self.max_residual = float(max_residual)
+        # Shape of the residual, fixed (no parameters), for models that must survive lossy channels:
+        # ``residual_luma`` gives every channel the same change (JPEG keeps luma at full resolution and
+        # quantises it finely, while it halves and coarsely quantises chroma); ``residual_blur`` is a Gaussian
+        # sigma at the processing size that keeps the residual in the low frequencies JPEG, blur and
+        # resizing preserve. 0 / False = the seed's free residual.
+        self.residual_blur = float(residual_blur)
+        self.residual_luma = bool(residual_luma)
         self.encoder = encoder
         self.decoder = decoder
         self.processing_size = int(processing_size)
@@ -58,6 +67,10 @@ class QRStegoModel(nn.Module):
         r = self.encoder(resize(cover, p), qr)
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
+        if self.residual_luma:
+            r = r.mean(1, keepdim=True).expand_as(r)
+        if self.residual_blur > 0:
+            r = gaussian_blur(r, self.residual_blur)
         r = r * self.strength          # at the processing size (resizing is linear): cheaper than at full size
         return resize(r, cover.shape[-2:])
 

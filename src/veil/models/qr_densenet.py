@@ -39,6 +39,9 @@ DEVIATIONS = [
     "PSNR is an MSE measure and L1 alone lets a few pixels take large steps.",
     "qr_densenet.small runs the same network at a 64 px processing size with QR versions 1-2 for covers of "
     "64-127 px (the seed has one 224 px size).",
+    "qr_densenet.robust (not the others): the residual is luma-only (the same change in R, G and B) and "
+    "Gaussian-blurred (sigma 0.5 at the processing size; sigma 1 in its first training stage), fixed and "
+    "parameter-free, so it lives where JPEG keeps detail; trained through veil.attacks (the seed has no attacks).",
     "Training data: the shared/DATA.md photo corpus plus synthetic sharp-edge covers, not ImageNet; "
     "steps scaled to the CPU instead of 200 epochs at batch 4.",
 ]
@@ -115,9 +118,9 @@ def qr_densenet(processing_size: int = 128, max_version: int = 4, border: int = 
                 first: int = 32,
                 growth: int = 12, down: Sequence[int] = (2, 2, 2, 2, 2), bottleneck: int = 3,
                 dropout: float = 0.2, dec_width: int = 48, dec_dilations: Sequence[int] = (1, 2, 4, 2, 1),
-                s2d: int = 2) -> QRStegoModel:
+                s2d: int = 2, residual_blur: float = 0.0, residual_luma: bool = False) -> QRStegoModel:
     if processing_size % (s2d * 2 ** len(down)):
         raise ValueError(f"processing_size {processing_size} must be divisible by {s2d * 2 ** len(down)}")
     enc = TiramisuEncoder(first, growth, tuple(down), bottleneck, dropout, s2d)
     dec = ConvStackDecoder(dec_width, tuple(dec_dilations), s2d)
-    return QRStegoModel(enc, dec, processing_size, max_version, border, max_residual)
+    return QRStegoModel(enc, dec, processing_size, max_version, border, max_residual, residual_blur, residual_luma)
