@@ -38,8 +38,10 @@ train-qr: install
 train-qr-baseline: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
 
-# About 55 minutes on a 2-core CPU, from the released qr_densenet.default; re-running resumes.
+# About 55 minutes on a 2-core CPU, from the released qr_densenet.default: stage 1 (smooth luma residual, kept in
+# runs/) then stage 2 (released, gain calibrated after the target attacks); re-running resumes.
 train-qr-robust: install
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage1.toml --out runs/qr_densenet.robust_stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
 
 # Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet ~70 min; pixinpix stage 1

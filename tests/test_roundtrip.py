@@ -34,6 +34,16 @@ def test_every_shipped_model_round_trips(model, sample, tmp_path):
     assert veil.reveal_qr(Image.open(p), model=model) == text
 
 
+def test_robust_model_survives_a_jpeg_resave(sample, tmp_path):
+    """qr_densenet.robust: the text comes back from a real libjpeg re-save (Pillow, quality 75 and 50, 4:2:0)."""
+    text = "jpeg me 42"
+    stego = veil.hide_qr(sample, text, model="qr_densenet.robust")
+    for q in (75, 50):
+        p = tmp_path / f"q{q}.jpg"
+        stego.save(p, quality=q)
+        assert veil.reveal_qr(Image.open(p), model="qr_densenet.robust") == text, q
+
+
 @pytest.mark.parametrize("w,h", [(64, 64), (100, 300), (127, 90), (128, 128), (333, 128), (200, 777), (1920, 1080),
                                  (4096, 1024)])
 def test_any_cover_size(w, h, tmp_path):
