@@ -31,7 +31,7 @@ def test_reveal_of_a_clean_photo_exits_1_with_one_line(sample_path, capsys):
 
 
 @pytest.mark.parametrize("case", ["missing", "corrupt", "text_file", "empty_text", "too_long", "too_small", "exists",
-                                  "jpeg_out", "bad_model"])
+                                  "jpeg_out", "bad_model", "zero_strength", "bad_verify", "strength_and_verify"])
 def test_bad_input_exits_2_and_writes_nothing(case, sample_path, tmp_path, capsys):
     out = tmp_path / "out.png"
     cover = str(sample_path)
@@ -55,7 +55,9 @@ def test_bad_input_exits_2_and_writes_nothing(case, sample_path, tmp_path, capsy
         out.write_bytes(b"precious")
     elif case == "jpeg_out":
         out = tmp_path / "out.jpg"
-    extra = ["--model", "no_such_model"] if case == "bad_model" else []
+    extra = {"bad_model": ["--model", "no_such_model"], "zero_strength": ["--strength", "0"],
+             "bad_verify": ["--verify", "jpeg:50,sharpen:2"],
+             "strength_and_verify": ["--strength", "2", "--verify", "jpeg:50"]}.get(case, [])
     code, stdout, err = run(capsys, "qr", "hide", cover, "-t", text, "-o", str(out), *extra)
     assert code == 2
     assert err.startswith("veil: error:") and len(err.strip().splitlines()) == 1

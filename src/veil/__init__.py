@@ -21,11 +21,13 @@ __all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image",
            "list_models", "read_qr_digits", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
 
 
-def hide_qr(image, text: str, model: str | None = None, ecc: str = "M"):
-    """Hide ``text`` in ``image`` (PIL) as an invisible QR code; returns the stego image (PIL, cover's size)."""
+def hide_qr(image, text: str, model: str | None = None, ecc: str = "M", strength: float = 1.0, verify=None):
+    """Hide ``text`` in ``image`` (PIL) as an invisible QR code; returns the stego image (PIL, cover's size).
+    ``strength`` multiplies the calibrated strength; ``verify`` (e.g. ["jpeg:50", "blur:1"]) instead picks the
+    quietest strength after which the text still reads back through those attacks."""
     from .api import hide_qr as _hide
 
-    return _hide(image, text, model=model, ecc=ecc)
+    return _hide(image, text, model=model, ecc=ecc, strength=strength, verify=verify)
 
 
 def reveal_qr(image, model: str | None = None) -> str:

@@ -71,9 +71,10 @@ def qr_tensor(codes: list[QRCode], model):
     return torch.stack([torch.from_numpy(render_matrix(c.matrix, p, b)) for c in codes])[:, None]
 
 
-def hide_qr_tensor(cover, codes: list[QRCode], model):
-    """cover [B,3,H,W] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving)."""
-    return model.embed(cover, qr_tensor(codes, model))
+def hide_qr_tensor(cover, codes: list[QRCode], model, gain: float = 1.0):
+    """cover [B,3,H,W] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving); ``gain`` multiplies the
+    model's calibrated strength."""
+    return model.embed(cover, qr_tensor(codes, model), gain=gain)
 
 
 def reveal_qr_tensor(stego, model) -> list[tuple[str | None, np.ndarray]]:
@@ -91,10 +92,16 @@ def _check_image(image, what: str, min_side: int = MIN_SIDE) -> Image.Image:
     return image
 
 
-def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = "M") -> Image.Image:
-    """Hide ``text`` in ``image`` as an invisible QR code; returns an 8-bit RGB (RGBA if the cover had
-    alpha) image of the cover's size. Save it losslessly (PNG)."""
+def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc: str = "M", strength: float = 1.0,
+                   verify: list[str] | None = None):
+    """:func:`hide_qr`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
+    from .strength import StrengthReport, choose_gain
+
     image = _check_image(image, "cover")
+    gain = _check_strength(strength)
+    attacks = _check_verify(verify)
+    if attacks and gain != 1.0:
+        raise InputError("give either a fixed strength or attacks to verify, not both")
     asked = get_model(model, "qr")
     m = qr_model_for(min(image.size), asked)
     check_size(image, min_side=min_cover_side(m), what="cover")
@@ -106,8 +113,52 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
                                 f"{m.card['name']}: a larger cover carries more)") from None
         raise
     rgb, alpha = split_alpha(image)
-    stego = hide_qr_tensor(pil_to_tensor(rgb), [code], m)
-    return tensor_to_pil(stego, alpha)
+    cover = pil_to_tensor(rgb)
+    if attacks:
+        stego, report = choose_gain(m, cover, qr_tensor([code], m), code.text, attacks)
+    else:
+        report = StrengthReport(gain, "fixed")
+        stego = hide_qr_tensor(cover, [code], m, gain=gain)
+    return tensor_to_pil(stego, alpha), report
+
+
+def _check_strength(strength) -> float:
+    """A multiple of the calibrated strength, (0, 10]."""
+    try:
+        value = float(strength)
+    except (TypeError, ValueError):
+        raise InputError(f"strength must be a number (a multiple of the calibrated strength), got {strength!r}") \
+            from None
+    if isinstance(strength, bool) or not 0 < value <= 10:
+        raise InputError(f"strength must be in (0, 10] (1 = the calibrated strength), got {strength!r}")
+    return value
+
+
+def _check_verify(verify) -> list[str]:
+    """Attack specs to verify (a list, or one comma-separated string), each parsed once to fail early."""
+    from .attacks import parse_attack
+
+    if verify is None:
+        return []
+    items = verify.split(",") if isinstance(verify, str) else list(verify)
+    items = [str(a).strip() for a in items if str(a).strip()]
+    for a in items:
+        try:
+            parse_attack(a)
+        except ValueError as e:
+            raise InputError(f"bad attack to verify: {e}") from None
+    return items
+
+
+def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = "M", strength: float = 1.0,
+            verify: list[str] | None = None) -> Image.Image:
+    """Hide ``text`` in ``image`` as an invisible QR code; returns an 8-bit RGB (RGBA if the cover had
+    alpha) image of the cover's size. Save it losslessly (PNG).
+
+    ``strength`` multiplies the model's calibrated residual strength (1 = as shipped, 2 = twice as loud).
+    ``verify`` (attack specs, e.g. ["jpeg:50", "blur:1"]) instead picks, for this image, the quietest
+    strength after which the text still reads back through each of those attacks (veil.strength)."""
+    return hide_qr_report(image, text, model, ecc, strength, verify)[0]
 
 
 def reveal_qr_image(image: Image.Image, model: str | None = None) -> tuple[str | None, Image.Image]:

@@ -16,6 +16,11 @@ def add_parser(sub) -> None:
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["L", "M", "Q", "H"], help="QR error correction level")
+    h.add_argument("--strength", default="1",
+                   help="multiple of the model's calibrated residual strength (default 1; 1.5 = louder, more margin)")
+    h.add_argument("--verify", default=None, metavar="LIST",
+                   help="comma-separated attacks the stego must survive, e.g. jpeg:50,blur:1,resize:0.5: picks the "
+                        "quietest strength after which the text reads back through each (checked before writing)")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     h.set_defaults(func=hide)
 
@@ -28,7 +33,7 @@ def add_parser(sub) -> None:
 
 
 def hide(args) -> int:
-    from ..api import hide_qr
+    from ..api import hide_qr_report
     from ..errors import InputError
     from ..imaging import check_output_path, load_image, save_image
 
@@ -38,9 +43,13 @@ def hide(args) -> int:
     if Path(args.cover).resolve() == out.resolve():
         raise InputError("the output would overwrite the cover image; choose another path")
     cover = load_image(args.cover)
-    stego = hide_qr(cover, args.text, model=args.model, ecc=args.ecc)
+    stego, report = hide_qr_report(cover, args.text, model=args.model, ecc=args.ecc, strength=args.strength,
+                                   verify=args.verify)
     save_image(stego, out, force=args.force)
-    print(f"hid {len(args.text)} characters in {out} ({stego.width}x{stego.height})", file=sys.stderr)
+    print(f"hid {len(args.text)} characters in {out} ({stego.width}x{stego.height}); {report.describe()}",
+          file=sys.stderr)
+    if report.mode == "unverified":
+        print("veil: warning: the hidden text may not survive those attacks on this image", file=sys.stderr)
     return 0
 
 

@@ -36,6 +36,12 @@ def add_parser(esub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
     p.add_argument("--card", action="store_true", help="write the headline numbers into the model's card")
+    p.add_argument("--strength", type=float, default=1.0,
+                   help="as in `veil qr hide`: multiple of the calibrated strength (default 1; another value adds "
+                        "_strength<X> to the result file names)")
+    p.add_argument("--verify", default=None, metavar="LIST",
+                   help="as in `veil qr hide`: hide each text at the quietest strength that survives these attacks "
+                        "(adds _verified to the result file names)")
     p.add_argument("--attacks", nargs="+", default=None, metavar="LIST",
                    help="robustness matrix instead: 'all', families (jpeg, blur, resize, resize_bicubic, noise, "
                         "blur+jpeg) or specs (jpeg:60); writes results/robust_qr_<model>.json and .png")
@@ -63,6 +69,8 @@ def _summary(rows: list[dict]) -> dict:
         "psnr_p5": float(np.percentile(ps, 5)),
         "ssim_mean": statistics.fmean(r["ssim"] for r in rows),
         "mae_mean": statistics.fmean(r["mae"] for r in rows),
+        "gain_mean": statistics.fmean(r["gain"] for r in rows),
+        "unverified": sum(r["strength_mode"] == "unverified" for r in rows),
     }
 
 
@@ -108,18 +116,21 @@ def _covers(folders: list[str], rng: random.Random, crops: int, native: int, sma
                 yield f, "small", img.crop((x, y, x + side, y + side)).resize((out, out), Image.LANCZOS)
 
 
-def stego_through_png(model, cover: Image.Image, text: str, path: Path):
+def stego_through_png(model, cover: Image.Image, text: str, path: Path, strength: float = 1.0,
+                      verify: list[str] | None = None):
     """Hide ``text`` in ``cover`` through the public API, save a real (lossless) PNG, read it back:
-    the stego image as a user's file holds it, as a tensor."""
-    from ..api import hide_qr
+    (the stego image as a user's file holds it, as a tensor; the strength report of the hide)."""
+    from ..api import hide_qr_report
     from ..imaging import load_image, pil_to_tensor
 
-    hide_qr(cover, text, model=model).save(path, compress_level=1)
-    return pil_to_tensor(load_image(path))
+    stego, report = hide_qr_report(cover, text, model=model, strength=strength, verify=verify)
+    stego.save(path, compress_level=1)
+    return pil_to_tensor(load_image(path)), report
 
 
 def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native: int = 2, max_len: int = 32,
-             seed: int = 0, small: int = 0, log=print) -> dict:
+             seed: int = 0, small: int = 0, strength: float = 1.0, verify: list[str] | None = None,
+             log=print) -> dict:
     import torch
 
     from ..api import get_model, min_cover_side, qr_model_for
@@ -140,7 +151,7 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
             m = qr_model_for(min(cover.size), model)   # small covers: the default's small-cover model
             text = random_text(rng, min(max_len, m.spec.capacity("M")))
             code = encode_text(text, "M", m.spec)
-            x = stego_through_png(model, cover, text, path)
+            x, report = stego_through_png(model, cover, text, path, strength, verify)
             prob = m.extract(x)[0, 0].numpy()
             got, _ = read_from_probabilities(prob, m.spec)
             c = pil_to_tensor(cover)
@@ -149,7 +160,8 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
                          "len": len(text),
                          "version": code.version, "ok": got == text,
                          "model": m.card["name"], "module_acc": module_accuracy(prob, code, m.spec),
-                         "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb)})
+                         "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb),
+                         "gain": report.gain, "strength_mode": report.mode})
             if len(rows) % 50 == 0:
                 ok = sum(r["ok"] for r in rows) / len(rows)
                 log(f"{len(rows)} samples, {ok:.1%} exact, {time.time() - t0:.0f} s")
@@ -163,7 +175,8 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
         "protocol": {"crops_per_photo": crops, "native_per_photo": native, "small_per_photo": small,
                      "small_range": list(SMALL_RANGE), "max_text_len": max_len, "ecc": "M",
                      "native_max_side": NATIVE_MAX, "file": "PNG (8-bit), saved and read back", "seed": seed,
-                     "sharp_edge_density": SHARP_EDGE_DENSITY},
+                     "sharp_edge_density": SHARP_EDGE_DENSITY, "strength": strength,
+                     "verify": list(verify or [])},
         "overall": _summary(main),
         "by_size": {s: _summary([r for r in rows if r["size"] == s]) for s in ("256", "native", "small")},
         "by_category": {c: _summary([r for r in main if r["category"] == c]) for c in ("flat", "sharp")},
@@ -185,11 +198,11 @@ def card_metrics(res: dict, command: str) -> dict:
         "success_small": res["by_size"].get("small", {}).get("success"),
         "psnr": o["psnr_mean"], "psnr_min": o["psnr_min"], "ssim": o["ssim_mean"], "mae": o["mae_mean"],
         "module_accuracy": o["module_accuracy"], "samples": o["n"], "images": res["images"],
-        "command": command,
+        "gain_mean": o["gain_mean"], "command": command,
     }
 
 
-def run_attacks(args) -> int:
+def run_attacks(args, verify: list[str]) -> int:
     from ..errors import InputError
     from ..registry import get_card
     from .robust import evaluate_attacks, parse_matrix, plot, summary_lines
@@ -204,33 +217,48 @@ def run_attacks(args) -> int:
     for name in args.model or [None]:
         card = get_card(name)
         res = evaluate_attacks(name, args.images, matrix, crops, native, args.max_len, args.seed,
-                               log=lambda m: print(m, file=sys.stderr))
+                               strength=args.strength, verify=verify, log=lambda m: print(m, file=sys.stderr))
         if args.out and len(args.model or [None]) == 1:
             out = Path(args.out)
         else:
-            out = (Path(args.out).parent if args.out else Path("results")) / f"robust_qr_{card['name']}.json"
+            out = (Path(args.out).parent if args.out else Path("results")) / \
+                f"robust_qr_{card['name']}{_suffix(args.strength, verify)}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, indent=1) + "\n")
         results.append(res)
         print("\n".join(summary_lines(res)) + f"\n  -> {out}")
-    fig = Path(args.out).with_suffix(".png") if args.out else Path(f"results/robust_qr_{results[0]['model']}.png")
+    fig = Path(args.out).with_suffix(".png") if args.out else \
+        Path(f"results/robust_qr_{results[0]['model']}{_suffix(args.strength, verify)}.png")
     plot(results, fig)
     print(f"plot -> {fig}")
     return 0
 
 
+def _suffix(strength: float, verify: list[str]) -> str:
+    """Result-file suffix: '' for the calibrated strength, _strength<X> for another, _verified with --verify."""
+    return "_verified" if verify else "" if strength == 1.0 else f"_strength{strength:g}"
+
+
 def run(args) -> int:
+    from ..api import _check_strength, _check_verify
+    from ..errors import InputError
     from ..registry import get_card, resolve_name
 
+    _check_strength(args.strength)   # bad values fail before any work
+    verify = _check_verify(args.verify)
+    if verify and args.strength != 1.0:
+        raise InputError("give either --strength or --verify, not both")
+    if args.card and (verify or args.strength != 1.0):
+        raise InputError("--card records the shipped setting only: drop --strength / --verify")
     if args.attacks:
-        return run_attacks(args)
+        return run_attacks(args, verify)
     models = args.model or [None]
     for name in models:
         card = get_card(name)
         res = evaluate(name, args.images, 24 if args.crops is None else args.crops,
                        2 if args.native is None else args.native, args.max_len, args.seed, args.small,
-                       log=lambda m: print(m, file=sys.stderr))
-        out = Path(args.out or f"results/qr_eval_{card['name']}.json")
+                       strength=args.strength, verify=verify, log=lambda m: print(m, file=sys.stderr))
+        out = Path(args.out or f"results/qr_eval_{card['name']}{_suffix(args.strength, verify)}.json")
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps(res, indent=1) + "\n")
         o = res["overall"]
@@ -241,7 +269,7 @@ def run(args) -> int:
               f"flat {res['by_category']['flat'].get('success', float('nan')):.2%}, "
               f"sharp {res['by_category']['sharp'].get('success', float('nan')):.2%}), "
               f"PSNR {o['psnr_mean']:.2f} dB (min {o['psnr_min']:.2f}), SSIM {o['ssim_mean']:.4f}, "
-              f"MAE {o['mae_mean'] * 255:.3f}/255 -> {out}")
+              f"MAE {o['mae_mean'] * 255:.3f}/255, mean strength {o['gain_mean']:.2f} x calibrated -> {out}")
         if args.card:
             from ..train.export import package_dir
 

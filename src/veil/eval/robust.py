@@ -48,7 +48,8 @@ def _cell(rows: list[dict]) -> dict:
 
 
 def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]], crops: int = 8, native: int = 1,
-                     max_len: int = 32, seed: int = 0, log=print) -> dict:
+                     max_len: int = 32, seed: int = 0, strength: float = 1.0, verify: list[str] | None = None,
+                     log=print) -> dict:
     import torch
 
     from ..api import get_model
@@ -66,13 +67,15 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     rows: dict[str, list[dict]] = {k: [] for k in cells}
     t0 = time.time()
     n = 0
+    gains: list[float] = []
     with tempfile.TemporaryDirectory() as tmp, torch.random.fork_rng():
         torch.manual_seed(seed)
         path = Path(tmp) / "stego.png"
         for f, size, cover in _covers(folders, rng, crops, native):
             text = random_text(rng, max_len)
             code = encode_text(text, "M", model.spec)
-            x = stego_through_png(model, cover, text, path)
+            x, report = stego_through_png(model, cover, text, path, strength, verify)
+            gains.append(report.gain)
             p_stego = psnr(x, pil_to_tensor(cover))
             with torch.no_grad():
                 for spec, attack in cells.items():
@@ -96,7 +99,9 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
         "images": [str(f) for f in folders],
         "protocol": {"crops_per_photo": crops, "native_per_photo": native, "max_text_len": max_len, "ecc": "M",
                      "file": "stego saved as PNG and read back, then attacked; JPEG = Pillow/libjpeg 4:2:0; "
-                             "every attacked image rounded to 8 bits", "seed": seed},
+                             "every attacked image rounded to 8 bits", "seed": seed,
+                     "strength": strength, "verify": list(verify or [])},
+        "gain_mean": statistics.fmean(gains) if gains else None,
         "matrix": matrix, "cells": table, "samples": n, "wall_s": round(time.time() - t0, 1),
     }
 
@@ -124,7 +129,10 @@ def plot(results: list[dict], path: Path) -> None:
             ax.plot(xs, ys, marker="o", label=label)
         clean = 100 * res["cells"]["none"]["success"]
         ax.axhline(clean, color="grey", lw=0.8, ls="--", label=f"no attack ({clean:.0f}%)")
-        ax.set_title(f"{res['model']} ({res['samples']} samples)")
+        pr = res["protocol"]
+        st = "verified" if pr.get("verify") else f"strength {pr.get('strength', 1):g}"
+        ax.set_title(f"{res['model']}, {st} ({res['samples']} samples, "
+                     f"{res['cells']['none']['psnr_stego']:.1f} dB)", fontsize=9)
         ax.set_xlabel("strength step (mildest first)")
         ax.set_xticks(range(1, 1 + max(len(v) for v in res["matrix"].values())))
         ax.set_ylim(-3, 103)
@@ -137,8 +145,10 @@ def plot(results: list[dict], path: Path) -> None:
 
 
 def summary_lines(res: dict) -> list[str]:
+    verify = res["protocol"].get("verify")
     lines = [f"{res['model']}: {res['samples']} samples, stego PSNR {res['cells']['none']['psnr_stego']:.2f} dB, "
-             f"no attack {res['cells']['none']['success']:.1%}"]
+             f"no attack {res['cells']['none']['success']:.1%}, mean strength {res.get('gain_mean') or 1:.2f} "
+             f"x calibrated" + (f" (verified against {', '.join(verify)})" if verify else "")]
     for fam, specs in res["matrix"].items():
         cells = ", ".join(f"{s} {res['cells'][s]['success']:.0%}" for s in specs)
         lines.append(f"  {fam}: {cells}")

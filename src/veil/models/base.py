@@ -61,8 +61,8 @@ class QRStegoModel(nn.Module):
         self.register_buffer("strength", torch.tensor(1.0))
 
     # -- shared pieces -------------------------------------------------------------------------
-    def residual(self, cover: torch.Tensor, qr: torch.Tensor) -> torch.Tensor:
-        """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W] (already scaled by strength)."""
+    def residual(self, cover: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W], scaled by strength x ``gain``."""
         p = self.processing_size
         r = self.encoder(resize(cover, p), qr)
         if self.max_residual > 0:
@@ -71,7 +71,7 @@ class QRStegoModel(nn.Module):
             r = r.mean(1, keepdim=True).expand_as(r)
         if self.residual_blur > 0:
             r = gaussian_blur(r, self.residual_blur)
-        r = r * self.strength          # at the processing size (resizing is linear): cheaper than at full size
+        r = r * (self.strength * gain)  # at the processing size (resizing is linear): cheaper than at full size
         return resize(r, cover.shape[-2:])
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
@@ -93,9 +93,10 @@ class QRStegoModel(nn.Module):
 
     # -- inference -----------------------------------------------------------------------------
     @inference
-    def embed(self, cover: torch.Tensor, qr: torch.Tensor) -> torch.Tensor:
-        """cover [B,3,H,W], qr [B,1,P,P] -> stego [B,3,H,W] in [0,1] (float; round when saving)."""
-        return (cover + self.residual(cover, qr)).clamp_(0, 1)
+    def embed(self, cover: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """cover [B,3,H,W], qr [B,1,P,P] -> stego [B,3,H,W] in [0,1] (float; round when saving).
+        ``gain`` multiplies the calibrated strength (veil.strength picks it per image)."""
+        return (cover + self.residual(cover, qr, gain)).clamp_(0, 1)
 
     @inference
     def extract(self, stego: torch.Tensor) -> torch.Tensor:
