@@ -38,10 +38,12 @@ train-qr: install
 train-qr-baseline: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
 
-# About 55 minutes on a 2-core CPU, from the released qr_densenet.default: stage 1 (smooth luma residual, kept in
-# runs/) then stage 2 (released, gain calibrated after the target attacks); re-running resumes.
+# About 95 minutes on a 2-core CPU, from the released qr_densenet.default: stage 1 (smooth luma residual, 22 min)
+# and stage 2 (lower blur, 27 min) kept in runs/, then stage 3 (lower learning rate, released, gain calibrated after
+# the target attacks); re-running resumes.
 train-qr-robust: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage1.toml --out runs/qr_densenet.robust_stage1 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage2.toml --out runs/qr_densenet.robust_stage2 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
 
 # Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet ~70 min; pixinpix stage 1
@@ -51,7 +53,7 @@ train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.stage1.toml --out runs/pixinpix.stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release
 
-# Continues stegnet.default for 12,000 steps (~4 h): run it repeatedly, each run resumes; releases at the end.
+# Continues stegnet.default for 6,000 steps (~100 min): re-running resumes; releases stegnet.long at the end.
 train-stegnet-long: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.long.toml --out runs/stegnet.long --resume --release
 
