@@ -34,6 +34,16 @@ def test_every_shipped_model_round_trips(model, sample, tmp_path):
     assert veil.reveal_qr(Image.open(p), model=model) == text
 
 
+@pytest.mark.parametrize("model", [m for m in MODELS if m != "qr_densenet.default"])
+def test_reveal_without_a_model_finds_the_one_that_hid(model, sample, tmp_path):
+    """A stego written with --model reads back without naming it: reveal tries every released QR model."""
+    text = "no model named"
+    stego = veil.hide_qr(sample, text, model=model)
+    p = tmp_path / "s.png"
+    stego.save(p)
+    assert veil.reveal_qr(Image.open(p)) == text
+
+
 def test_robust_model_survives_a_jpeg_resave(sample, tmp_path):
     """qr_densenet.robust: the text comes back from a real libjpeg re-save (Pillow, quality 75 and 50, 4:2:0)."""
     text = "jpeg me 42"
@@ -115,8 +125,11 @@ def test_small_covers_go_to_the_small_cover_model():
 def test_reveal_tries_the_other_model_after_a_resize_across_the_boundary(tmp_path):
     from veil.api import _qr_candidates, reveal_qr_image
 
-    assert [m.card["name"] for m in _qr_candidates(120)] == ["qr_densenet.small", "qr_densenet.default"]
-    assert [m.card["name"] for m in _qr_candidates(300)] == ["qr_densenet.default", "qr_densenet.small"]
+    assert [m.card["name"] for m in _qr_candidates(120)][:2] == ["qr_densenet.small", "qr_densenet.default"]
+    assert [m.card["name"] for m in _qr_candidates(300)][:2] == ["qr_densenet.default", "qr_densenet.small"]
+    # a named model is tried with its pair only; with none named, every other released QR model follows
+    assert [m.card["name"] for m in _qr_candidates(300, "qr_densenet")] == ["qr_densenet.default", "qr_densenet.small"]
+    assert len(_qr_candidates(300)) == len(MODELS)
     cover = photo_like(160, 160, seed=0)
     stego = veil.hide_qr(cover, "crossed")            # hidden by the default (>= 128 px) ...
     p = tmp_path / "s.png"

@@ -53,12 +53,18 @@ def qr_model_for(side: int, model=None):
 
 def _qr_candidates(side: int, model=None) -> list:
     """Models to try when revealing: the one :func:`qr_model_for` picks first, then the other of the pair
-    (an image may have been resized across the small-cover boundary after hiding)."""
+    (an image may have been resized across the small-cover boundary after hiding). With no model named, every
+    other released QR model after those (the image may have been written with ``--model``); a QR code's
+    error correction and format check make a wrong read from the wrong model very unlikely."""
     m = get_model(model, "qr")
     small = _small_cover_model(m)
-    if small is None:
-        return [m]
-    return [small, m] if side < min_cover_side(m) else [m, small]
+    first = [m] if small is None else [small, m] if side < min_cover_side(m) else [m, small]
+    if model is not None:
+        return first
+    from .registry import list_cards
+
+    seen = {getattr(x, "card", {}).get("name") for x in first}
+    return first + [get_model(c["name"], "qr") for c in list_cards() if c.get("task") == "qr" and c["name"] not in seen]
 
 
 # ----------------------------------------------------------------------------- tensor level
@@ -176,7 +182,8 @@ def reveal_qr_image(image: Image.Image, model: str | None = None) -> tuple[str |
 
 
 def reveal_qr(image: Image.Image, model: str | None = None) -> str:
-    """Read the text hidden in ``image``; raises :class:`veil.RevealError` when none can be read."""
+    """Read the text hidden in ``image``; raises :class:`veil.RevealError` when none can be read. With no
+    ``model``, the default is tried first, then every other released QR model."""
     text, _ = reveal_qr_image(image, model)
     if text is None:
         raise RevealError("no hidden QR code could be read from this image")
