@@ -104,10 +104,7 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
     from .strength import StrengthReport, choose_gain
 
     image = _check_image(image, "cover")
-    gain = _check_strength(strength)
-    attacks = _check_verify(verify)
-    if attacks and gain != 1.0:
-        raise InputError("give either a fixed strength or attacks to verify, not both")
+    gain, attacks = check_hiding_options(strength, verify)
     asked = get_model(model, "qr")
     m = qr_model_for(min(image.size), asked)
     check_size(image, min_side=min_cover_side(m), what="cover")
@@ -126,6 +123,14 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
         report = StrengthReport(gain, "fixed")
         stego = hide_qr_tensor(cover, [code], m, gain=gain)
     return tensor_to_pil(stego, alpha), report
+
+
+def check_hiding_options(strength, verify) -> tuple[float, list[str]]:
+    """(gain, attacks to verify) from a hide's ``strength`` and ``verify``, or InputError; one or the other."""
+    gain, attacks = _check_strength(strength), _check_verify(verify)
+    if attacks and gain != 1.0:
+        raise InputError("give either a fixed strength or attacks to verify, not both")
+    return gain, attacks
 
 
 def _check_strength(strength) -> float:

@@ -5,8 +5,9 @@ carry the code with room to spare. The encoder knows the text, so when the user 
 must survive (``veil qr hide --verify jpeg:50,blur:1``), it can check before writing, with the real codec and
 the real reader, which of a ladder of gains (multiples of the calibrated one) still gives the text back after
 each of them, and keep the smallest such gain plus ``margin`` rungs (an attack in the wild differs from the one
-checked: other noise, another resampler or JPEG encoder). Measured in results/qr_verify_*.json: it makes the
-named attacks pass by construction, and what it buys is PSNR where the calibrated gain is louder than needed.
+checked: other noise, another resampler or JPEG encoder). Measured in
+results/robust_qr_qr_densenet.robust_verified.json: the named attacks pass by construction, at about the
+calibrated loudness on average (easy covers get quieter, hard ones louder).
 """
 from __future__ import annotations
 
@@ -69,27 +70,29 @@ def choose_gain(model, cover: torch.Tensor, qr: torch.Tensor, text: str, attacks
         raise ValueError("choose_gain works on one image at a time")
     ladder = sorted(float(g) for g in ladder)
     parsed = [parse_attack(a) for a in attacks]
-    tried = 0
+    last = len(ladder) - 1
+    checked: dict[int, tuple[torch.Tensor, list[str]]] = {}
 
-    def passes(i: int) -> tuple[torch.Tensor, list[str]]:
-        nonlocal tried
-        tried += 1
-        return _failures(model, cover, qr, text, ladder[i], parsed, attacks)
+    def check(i: int) -> tuple[torch.Tensor, list[str]]:
+        """(stego, failed attacks) at rung ``i``, each rung embedded and attacked once; on the top rung every
+        attack is run, so an unverified report lists them all."""
+        if i not in checked:
+            checked[i] = _failures(model, cover, qr, text, ladder[i], parsed, attacks, stop_early=i < last)
+        return checked[i]
 
-    lo, hi = 0, len(ladder) - 1          # find the first passing rung in [lo, hi]; hi+1 = none passes
-    first = len(ladder)
+    lo, hi = 0, last                     # find the first passing rung in [lo, hi]; last+1 = none passes
+    first = last + 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        if not passes(mid)[1]:
+        if not check(mid)[1]:
             first, hi = mid, mid - 1
         else:
             lo = mid + 1
-    i = min(first + margin, len(ladder) - 1) if first < len(ladder) else len(ladder) - 1
+    i = min(first + margin, last)
     while True:
-        stego, failed = passes(i)
+        stego, failed = check(i)
         if not failed:
-            return stego, StrengthReport(ladder[i], "verified", list(attacks), [], tried)
-        if i == len(ladder) - 1:
-            _, failed = _failures(model, cover, qr, text, ladder[i], parsed, attacks, stop_early=False)
-            return stego, StrengthReport(ladder[i], "unverified", list(attacks), failed, tried)
+            return stego, StrengthReport(ladder[i], "verified", list(attacks), [], len(checked))
+        if i == last:
+            return stego, StrengthReport(ladder[i], "unverified", list(attacks), failed, len(checked))
         i += 1

@@ -240,14 +240,11 @@ def _suffix(strength: float, verify: list[str]) -> str:
 
 
 def run(args) -> int:
-    from ..api import _check_strength, _check_verify
+    from ..api import check_hiding_options
     from ..errors import InputError
     from ..registry import get_card, resolve_name
 
-    _check_strength(args.strength)   # bad values fail before any work
-    verify = _check_verify(args.verify)
-    if verify and args.strength != 1.0:
-        raise InputError("give either --strength or --verify, not both")
+    _, verify = check_hiding_options(args.strength, args.verify)   # bad values fail before any work
     if args.card and (verify or args.strength != 1.0):
         raise InputError("--card records the shipped setting only: drop --strength / --verify")
     if args.attacks:
