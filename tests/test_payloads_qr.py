@@ -71,6 +71,47 @@ def test_grid_reader_repairs_noisy_output():
     assert raw != code.text  # the plain threshold fails on the same image: the grid is doing the work
 
 
+def _weak_module(img: np.ndarray, n: int, border: int, r: int, c: int, value: float) -> None:
+    """Set module (r, c) of the code (no quiet zone) to ``value`` in a rendered ``img`` of ``n`` modules."""
+    size = img.shape[0]
+    a = lambda i: (i * size) // n  # noqa: E731
+    img[a(r + border):a(r + border + 1), a(c + border):a(c + border + 1)] = value
+
+
+def test_chase_decoding_recovers_weak_module_errors():
+    """Modules pushed just past the threshold (the network unsure) beyond what the error correction takes: the
+    plain read fails, flipping the least confident modules reads the text."""
+    rng = np.random.default_rng(2)
+    spec = QRSpec()
+    code = encode_text("chase decoding", "L", spec)
+    n = code.matrix.shape[0] + 2 * spec.border
+    mask, _ = function_patterns(code.version)
+    free = np.argwhere(~mask)
+    img = render_matrix(code.matrix, 128, spec.border)
+    for k, (r, c) in enumerate(free[rng.permutation(len(free))]):
+        _weak_module(img, n, spec.border, r, c, 0.55 if code.matrix[r, c] else 0.45)   # wrong side, barely
+        if read_from_probabilities(img, spec, chase=(0, 0))[0] is None:
+            break
+    assert k < 10
+    got, rec = read_from_probabilities(img, spec)
+    assert got == code.text
+    assert read_from_probabilities(img, spec, chase=(0, 0))[0] is None
+
+
+def test_chase_finds_nothing_in_unsure_noise():
+    """Perfect function patterns around unsure random data: the search runs and must not invent a text."""
+    rng = np.random.default_rng(3)
+    spec = QRSpec()
+    for version in (1, 2):
+        m = 17 + 4 * version
+        mask, fixed = function_patterns(version)
+        img = render_matrix(fixed, 128, spec.border)
+        n = m + 2 * spec.border
+        for r, c in np.argwhere(~mask):
+            _weak_module(img, n, spec.border, r, c, float(rng.uniform(0.4, 0.6)))
+        assert read_from_probabilities(img, spec)[0] is None
+
+
 def test_reader_returns_none_on_garbage():
     rng = np.random.default_rng(1)
     got, img = read_from_probabilities(rng.random((128, 128)).astype(np.float32), QRSpec())

@@ -178,16 +178,45 @@ def clean_code_image(modules_dark: np.ndarray, scale: int = 4, quiet: int = 4) -
     return np.where(np.kron(m, np.ones((scale, scale), bool)), 0, 255).astype(np.uint8)
 
 
-def read_from_probabilities(prob_light: np.ndarray, spec: QRSpec = QRSpec()) -> tuple[str | None, np.ndarray]:
+# Chase decoding (soft decisions): when the plain read fails, flip up to CHASE_FLIPS of the CHASE_CANDIDATES least
+# confident data modules of the best-fitting version and read again. Only when that version's function patterns
+# agree with the network's output at least CHASE_MIN_AGREE, so a photo with nothing hidden is not searched.
+CHASE_CANDIDATES = 10
+CHASE_FLIPS = 3
+CHASE_MIN_AGREE = 0.8
+
+
+def _chase(inner: np.ndarray, mask: np.ndarray, fixed: np.ndarray, candidates: int,
+           flips: int) -> tuple[str | None, np.ndarray | None]:
+    """Read again with every set of up to ``flips`` of the ``candidates`` least confident free modules flipped."""
+    from itertools import combinations
+
+    dark = np.where(mask, fixed, inner < 0.5).ravel()
+    confidence = np.abs(inner - 0.5).ravel()
+    confidence[mask.ravel()] = np.inf
+    weakest = np.argsort(confidence, kind="stable")[:candidates]
+    for r in range(1, flips + 1):
+        for idx in combinations(weakest.tolist(), r):
+            trial = dark.copy()
+            trial[list(idx)] ^= True
+            text = decode_qr_image(clean_code_image(trial.reshape(inner.shape)))
+            if text is not None:
+                return text, trial.reshape(inner.shape)
+    return None, None
+
+
+def read_from_probabilities(prob_light: np.ndarray, spec: QRSpec = QRSpec(),
+                            chase: tuple[int, int] = (CHASE_CANDIDATES, CHASE_FLIPS)) -> tuple[str | None, np.ndarray]:
     """Recover text from a network's per-pixel probability that each pixel is a light module.
 
     Tries every version the model carries: sample the grid, force the function patterns,
-    re-render a clean code and let zxing-cpp apply the error correction. Falls back to reading
+    re-render a clean code and let zxing-cpp apply the error correction. If none reads, Chase
+    decoding on the best-fitting version (``chase`` = (candidates, flips); (0, 0) turns it off), then
     the thresholded image as it is. Returns (text or None, best-guess QR image in [0, 1]).
     """
     p = np.asarray(prob_light, dtype=np.float32)
     size = p.shape[0]
-    best_img = None
+    best = None
     best_margin = -1.0
     for v in range(1, spec.max_version + 1):
         n = spec.modules(v)
@@ -202,7 +231,12 @@ def read_from_probabilities(prob_light: np.ndarray, spec: QRSpec = QRSpec()) -> 
         if text is not None:
             return text, render_matrix(dark, size, spec.border)
         if agree > best_margin:
-            best_margin, best_img = agree, render_matrix(dark, size, spec.border)
+            best_margin, best = agree, (inner, mask, fixed, dark)
+    best_img = render_matrix(best[3], size, spec.border) if best is not None else None
+    if best is not None and best_margin >= CHASE_MIN_AGREE and min(chase) > 0:
+        text, dark = _chase(*best[:3], *chase)
+        if text is not None:
+            return text, render_matrix(dark, size, spec.border)
     raw = (p >= 0.5).astype(np.uint8) * 255
     text = decode_qr_image(np.pad(raw, size // 8, constant_values=255))
     return text, (best_img if best_img is not None else raw / 255.0)
