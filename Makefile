@@ -38,12 +38,14 @@ train-qr: install
 train-qr-baseline: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
 
-# About 95 minutes on a 2-core CPU, from the released qr_densenet.default: stage 1 (smooth luma residual, 22 min)
-# and stage 2 (lower blur, 27 min) kept in runs/, then stage 3 (lower learning rate, released, gain calibrated after
+# About 150 minutes on a 2-core CPU, from the released qr_densenet.default, resumable across sessions: stage 1
+# (smooth luma residual, 22 min), stage 2 (lower blur, 27 min) and stage 3 (lower learning rate, 49 min) kept in
+# runs/, then stage 4 (attacks narrowed to the targets' neighbourhood, 52 min; released, gain calibrated after
 # the target attacks); re-running resumes.
 train-qr-robust: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage1.toml --out runs/qr_densenet.robust_stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage2.toml --out runs/qr_densenet.robust_stage2 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage3.toml --out runs/qr_densenet.robust_stage3 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
 
 # Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet ~70 min; pixinpix stage 1
