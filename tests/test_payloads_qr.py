@@ -6,7 +6,8 @@ import segno
 
 from veil.errors import CapacityError, InputError
 from veil.payloads.qr import (BYTE_CAPACITY, QRSpec, decode_qr_image, encode_text, function_patterns,
-                              random_code, read_from_probabilities, render_matrix, sampling_matrix)
+                              pixel_to_module, random_code, read_from_probabilities, render_matrix,
+                              sampling_matrix)
 
 
 @pytest.mark.parametrize("ecc", ["L", "M", "Q", "H"])
@@ -73,9 +74,8 @@ def test_grid_reader_repairs_noisy_output():
 
 def _weak_module(img: np.ndarray, n: int, border: int, r: int, c: int, value: float) -> None:
     """Set module (r, c) of the code (no quiet zone) to ``value`` in a rendered ``img`` of ``n`` modules."""
-    size = img.shape[0]
-    a = lambda i: (i * size) // n  # noqa: E731
-    img[a(r + border):a(r + border + 1), a(c + border):a(c + border + 1)] = value
+    idx = pixel_to_module(img.shape[0], n)
+    img[np.ix_(idx == r + border, idx == c + border)] = value
 
 
 def test_chase_decoding_recovers_weak_module_errors():
@@ -84,7 +84,7 @@ def test_chase_decoding_recovers_weak_module_errors():
     rng = np.random.default_rng(2)
     spec = QRSpec()
     code = encode_text("chase decoding", "L", spec)
-    n = code.matrix.shape[0] + 2 * spec.border
+    n = spec.modules(code.version)
     mask, _ = function_patterns(code.version)
     free = np.argwhere(~mask)
     img = render_matrix(code.matrix, 128, spec.border)
@@ -103,10 +103,9 @@ def test_chase_finds_nothing_in_unsure_noise():
     rng = np.random.default_rng(3)
     spec = QRSpec()
     for version in (1, 2):
-        m = 17 + 4 * version
         mask, fixed = function_patterns(version)
         img = render_matrix(fixed, 128, spec.border)
-        n = m + 2 * spec.border
+        n = spec.modules(version)
         for r, c in np.argwhere(~mask):
             _weak_module(img, n, spec.border, r, c, float(rng.uniform(0.4, 0.6)))
         assert read_from_probabilities(img, spec)[0] is None

@@ -179,19 +179,21 @@ def clean_code_image(modules_dark: np.ndarray, scale: int = 4, quiet: int = 4) -
 
 
 # Chase decoding (soft decisions): when the plain read fails, flip up to CHASE_FLIPS of the CHASE_CANDIDATES least
-# confident data modules of the best-fitting version and read again. Only when that version's function patterns
-# agree with the network's output at least CHASE_MIN_AGREE, so a photo with nothing hidden is not searched.
+# confident free modules (data and format information) of the best-fitting version and read again. Only when that
+# version's function patterns agree with the network's output at least CHASE_MIN_AGREE, so a photo with nothing
+# hidden is not searched.
 CHASE_CANDIDATES = 10
 CHASE_FLIPS = 3
 CHASE_MIN_AGREE = 0.8
 
 
-def _chase(inner: np.ndarray, mask: np.ndarray, fixed: np.ndarray, candidates: int,
+def _chase(inner: np.ndarray, mask: np.ndarray, dark: np.ndarray, candidates: int,
            flips: int) -> tuple[str | None, np.ndarray | None]:
-    """Read again with every set of up to ``flips`` of the ``candidates`` least confident free modules flipped."""
+    """Read ``dark`` (the thresholded modules, function patterns forced) again with every set of up to ``flips``
+    of the ``candidates`` least confident free modules (outside ``mask``; confidence from ``inner``) flipped."""
     from itertools import combinations
 
-    dark = np.where(mask, fixed, inner < 0.5).ravel()
+    dark = dark.ravel()
     confidence = np.abs(inner - 0.5).ravel()
     confidence[mask.ravel()] = np.inf
     weakest = np.argsort(confidence, kind="stable")[:candidates]
@@ -231,15 +233,14 @@ def read_from_probabilities(prob_light: np.ndarray, spec: QRSpec = QRSpec(),
         if text is not None:
             return text, render_matrix(dark, size, spec.border)
         if agree > best_margin:
-            best_margin, best = agree, (inner, mask, fixed, dark)
-    best_img = render_matrix(best[3], size, spec.border) if best is not None else None
+            best_margin, best = agree, (inner, mask, dark)
     if best is not None and best_margin >= CHASE_MIN_AGREE and min(chase) > 0:
-        text, dark = _chase(*best[:3], *chase)
+        text, dark = _chase(*best, *chase)
         if text is not None:
             return text, render_matrix(dark, size, spec.border)
     raw = (p >= 0.5).astype(np.uint8) * 255
     text = decode_qr_image(np.pad(raw, size // 8, constant_values=255))
-    return text, (best_img if best_img is not None else raw / 255.0)
+    return text, (render_matrix(best[2], size, spec.border) if best is not None else raw / 255.0)
 
 
 def random_text(rng: random.Random, max_len: int, min_len: int = 1) -> str:
