@@ -74,7 +74,7 @@ eval-qrnet: install
 eval-qr: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.small --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card
 
-# Robustness matrix of the robust and the default model (one plot, a panel each).
+# Robustness matrix of the robust model (the default) and of qr_densenet (one plot, a panel each).
 eval-robust: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --attacks all --model qr_densenet.robust --model qr_densenet
 
@@ -111,6 +111,7 @@ eval-disguise: install
 
 bench: install
 	$(BIN)/veil bench qr
+	$(BIN)/veil bench qr --model qr_densenet --out results/bench_qr_qr_densenet.default.json
 
 bench-analyze: install
 	$(BIN)/veil bench analyze

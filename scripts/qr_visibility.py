@@ -1,5 +1,5 @@
 """The README's visibility figure: the bundled photo (held out of training), a 256 px crop shown at 1.5x, as
-the cover, the default model's stego and the robust model's stego (each with its PSNR), and the strength
+the cover, qr_densenet's stego and the robust model's (the default) stego (each with its PSNR), and the strength
 `--verify` picks for the robust model on it. Run: .venv/bin/python scripts/qr_visibility.py
 -> results/qr_visibility_astronaut.png."""
 from importlib import resources

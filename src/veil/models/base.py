@@ -68,11 +68,11 @@ class QRStegoModel(nn.Module):
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
         if self.residual_luma:
-            r = r.mean(1, keepdim=True).expand_as(r)
+            r = r.mean(1, keepdim=True)  # one channel through blur and upsampling, the same change in R, G, B
         if self.residual_blur > 0:
             r = gaussian_blur(r, self.residual_blur)
         r = r * (self.strength * gain)  # at the processing size (resizing is linear): cheaper than at full size
-        return resize(r, cover.shape[-2:])
+        return resize(r, cover.shape[-2:]).expand_as(cover)
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
         """stego [B,3,H,W] -> QR logits [B,1,P,P] (positive = light module)."""
