@@ -130,7 +130,7 @@ def test_reveal_tries_the_other_model_after_a_resize_across_the_boundary(tmp_pat
     assert [m.card["name"] for m in _qr_candidates(300)][:2] == ["qr_densenet.robust", "qr_densenet.small"]
     # a named model is tried with its pair only; with none named, every other released QR model follows
     assert [m.card["name"] for m in _qr_candidates(300, "qr_densenet")] == ["qr_densenet.default", "qr_densenet.small"]
-    assert len(_qr_candidates(300)) == len(MODELS)
+    assert len(list(_qr_candidates(300))) == len(MODELS)
     cover = photo_like(160, 160, seed=0)
     stego = veil.hide_qr(cover, "crossed")            # hidden by the default (>= 128 px) ...
     p = tmp_path / "s.png"

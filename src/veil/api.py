@@ -51,20 +51,24 @@ def qr_model_for(side: int, model=None):
     return small if small is not None and side < min_cover_side(m) else m
 
 
-def _qr_candidates(side: int, model=None) -> list:
-    """Models to try when revealing: the one :func:`qr_model_for` picks first, then the other of the pair
-    (an image may have been resized across the small-cover boundary after hiding). With no model named, every
-    other released QR model after those (the image may have been written with ``--model``); a QR code's
-    error correction and format check make a wrong read from the wrong model very unlikely."""
+def _qr_candidates(side: int, model=None):
+    """Models to try when revealing, in order, each loaded only when the caller gets to it: the one
+    :func:`qr_model_for` picks first, then the other of the pair (an image may have been resized across the
+    small-cover boundary after hiding). With no model named, every other released QR model after those (the
+    image may have been written with ``--model``); a QR code's error correction and format check make a wrong
+    read from the wrong model very unlikely."""
     m = get_model(model, "qr")
     small = _small_cover_model(m)
     first = [m] if small is None else [small, m] if side < min_cover_side(m) else [m, small]
+    yield from first
     if model is not None:
-        return first
+        return
     from .registry import list_cards
 
     seen = {getattr(x, "card", {}).get("name") for x in first}
-    return first + [get_model(c["name"], "qr") for c in list_cards() if c.get("task") == "qr" and c["name"] not in seen]
+    for c in list_cards():
+        if c.get("task") == "qr" and c["name"] not in seen:
+            yield get_model(c["name"], "qr")
 
 
 # ----------------------------------------------------------------------------- tensor level
