@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
 
-.PHONY: install demo test data train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze clean
+.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze clean
 
 install: $(VENV)/.installed
 
@@ -25,6 +25,21 @@ data: install
 	bash scripts/get_data.sh
 	$(BIN)/python -m pip install --quiet -e ".[train]"
 	VEIL_DATA=$(DATA) $(BIN)/veil data prepare
+
+# The spread-message model behind `veil hide` / `veil reveal` (spread.default); re-running resumes. The card gives
+# the measured wall time.
+train-spread: install
+	VEIL_DATA=$(DATA) $(BIN)/veil train spread --config configs/spread.default.toml --out runs/spread.default --resume --release
+
+# Held-out photos at 256 px and native size through the attack matrix (crop and rotation included), 2,000 clean
+# crops for false positives, RivaGAN and DWT-DCT-SVD in the same run -> results/hide_spread.default.json/.png.
+eval-hide: install
+	$(BIN)/python -m pip install --quiet -e ".[peers]"
+	$(BIN)/veil eval hide --images $(DATA)/val $(DATA)/val_sharp --peers --card
+	for s in 0.5 0.7 1.4; do $(BIN)/veil eval hide --images $(DATA)/val --strength $$s --native 0 --clean 0 --attacks jpeg blur resize blur+jpeg || exit 1; done
+
+bench-hide: install
+	$(BIN)/veil bench hide
 
 # Reproduce the shipped QR weights on a 2-core CPU; re-running resumes. Stage 1 (qr_densenet.paper,
 # 50 min) is the seed-faithful model; stage 2 (qr_densenet.default, 40 min) fine-tunes it without dropout
@@ -107,6 +122,7 @@ eval-disguise: install
 	$(BIN)/veil eval disguise --threads 1
 
 bench: install
+	$(BIN)/veil bench hide
 	$(BIN)/veil bench qr
 	$(BIN)/veil bench qr --model qr_densenet --out results/bench_qr_qr_densenet.default.json
 

@@ -35,11 +35,11 @@ def test_bench_writes_json(tmp_path):
     assert row["size"] == "256x256" and row["hide_s"] > 0 and row["peak_rss_mb"] > 0 and row["revealed_ok"] == 1
 
 
-def test_demo_prints_both_texts_and_psnr(capsys):
+def test_demo_reveals_the_text_after_jpeg50_and_prints_psnr(capsys):
     assert main(["demo"]) == 0
     out = capsys.readouterr().out
-    assert "hidden    : veil: hidden in plain sight" in out
-    assert "revealed  : veil: hidden in plain sight" in out and "PSNR" in out
+    assert "hidden    : meet me at noon!" in out and "JPEG quality 50" in out
+    assert "revealed  : meet me at noon!" in out and "PSNR" in out and "match     : yes" in out
 
 
 def test_robustness_matrix_writes_json_and_plot(tmp_path, capsys):

@@ -6,6 +6,7 @@ from veil.registry import create_model, list_archs
 
 from .test_image import TINY as IMAGE_TINY
 from .test_qrnet import TINY as QRNET_TINY
+from .test_spread import TINY as SPREAD_TINY
 from .test_steganalysis import TINY as STEGANALYSIS_TINY
 
 TINY = {
@@ -17,9 +18,9 @@ TINY = {
 
 def test_every_arch_has_a_tiny_config():
     """QR families here; image families (and lsb1..4, parameter-free) in test_image.py; steganalysers in
-    test_steganalysis.py; the neural QR reader in test_qrnet.py."""
+    test_steganalysis.py; the neural QR reader in test_qrnet.py; the spread-message model in test_spread.py."""
     lsb = {f"lsb{k}" for k in range(1, 5)}
-    assert set(list_archs()) == set(TINY) | set(IMAGE_TINY) | set(STEGANALYSIS_TINY) | set(QRNET_TINY) | lsb
+    assert set(list_archs()) == set(TINY) | set(IMAGE_TINY) | set(STEGANALYSIS_TINY) | set(QRNET_TINY) | set(SPREAD_TINY) | lsb
 
 
 @pytest.fixture(params=sorted(TINY))

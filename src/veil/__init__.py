@@ -3,6 +3,8 @@
 Public API (PIL images in and out; nothing heavy is imported until used)::
 
     import veil
+    stego = veil.hide(cover, "meet me at noon")          # a message spread over the whole photo (PIL -> PIL)
+    text = veil.reveal(stego)                            # -> str (bytes if bytes were hidden), or RevealError
     stego = veil.hide_qr(cover, "meet me at noon")     # PIL.Image -> PIL.Image (save as PNG)
     text = veil.reveal_qr(stego)                         # -> str, or raises veil.RevealError
     veil.attack_image(stego, ["jpeg:75", "blur:1"])      # what a re-save or a blur does to it (PIL -> PIL)
@@ -17,14 +19,33 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 
 __version__ = "0.1.0"
 
-__all__ = ["hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model",
+__all__ = ["hide", "reveal", "hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model",
            "list_models", "read_qr_digits", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
 
 
-def hide_qr(image, text: str, model: str | None = None, ecc: str = "M", strength: float = 1.0, verify=None):
+def hide(image, message, *, passphrase: str | None = None, model: str | None = None, ecc: str = "M",
+         strength: float | None = None, verify=None):
+    """Hide ``message`` (str or bytes) spread over the whole of ``image`` (PIL); returns the stego image (PIL,
+    the cover's size and mode rules as :func:`hide_qr`). It survives JPEG re-saves, resizing and blur.
+    ``passphrase`` keys it: without the passphrase it neither reads nor verifies."""
+    from .api import hide as _hide
+
+    return _hide(image, message, passphrase=passphrase, model=model, ecc=ecc, strength=strength, verify=verify)
+
+
+def reveal(image, *, passphrase: str | None = None, model: str | None = None):
+    """The message hidden by :func:`hide` in ``image`` (PIL): str for a text, bytes for bytes; raises
+    :class:`RevealError` when no message is found."""
+    from .api import reveal as _reveal
+
+    return _reveal(image, passphrase=passphrase, model=model)
+
+
+def hide_qr(image, text: str, model: str | None = None, ecc: str = "M", strength: float | None = None, verify=None):
     """Hide ``text`` in ``image`` (PIL) as an invisible QR code; returns the stego image (PIL, cover's size).
     ``strength`` multiplies the calibrated strength; ``verify`` (e.g. ["jpeg:50", "blur:1"]) instead picks the
-    quietest strength after which the text still reads back through those attacks."""
+    quietest strength after which the text still reads back through those attacks. Neither given: the model's
+    default (qr_densenet.robust verifies against its card's attacks; the others use the calibrated strength)."""
     from .api import hide_qr as _hide
 
     return _hide(image, text, model=model, ecc=ecc, strength=strength, verify=verify)

@@ -102,14 +102,14 @@ def _check_image(image, what: str, min_side: int = MIN_SIDE) -> Image.Image:
     return image
 
 
-def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc: str = "M", strength: float = 1.0,
-                   verify: list[str] | None = None):
+def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc: str = "M",
+                   strength: float | None = None, verify: list[str] | None = None):
     """:func:`hide_qr`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
     from .strength import StrengthReport, choose_gain
 
     image = _check_image(image, "cover")
-    gain, attacks = check_hiding_options(strength, verify)
     asked = get_model(model, "qr")
+    gain, attacks = check_hiding_options(strength, verify, asked)
     m = qr_model_for(min(image.size), asked)
     check_size(image, min_side=min_cover_side(m), what="cover")
     try:
@@ -122,17 +122,23 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
     rgb, alpha = split_alpha(image)
     cover = pil_to_tensor(rgb)
     if attacks:
-        stego, report = choose_gain(m, cover, qr_tensor([code], m), code.text, attacks)
+        qr = qr_tensor([code], m)
+        stego, report = choose_gain(lambda g: m.embed(cover, qr, gain=g),
+                                    lambda x: reveal_qr_tensor(x, m)[0][0] == code.text, attacks)
     else:
         report = StrengthReport(gain, "fixed")
         stego = hide_qr_tensor(cover, [code], m, gain=gain)
     return tensor_to_pil(stego, alpha), report
 
 
-def check_hiding_options(strength, verify) -> tuple[float, list[str]]:
-    """(gain, attacks to verify) from a hide's ``strength`` and ``verify``, or InputError; one or the other."""
-    gain, attacks = _check_strength(strength), _check_verify(verify)
-    if attacks and gain != 1.0:
+def check_hiding_options(strength, verify, model=None) -> tuple[float, list[str]]:
+    """(gain, attacks to verify) from a hide's ``strength`` and ``verify``, or InputError; one or the other.
+    Neither given (``strength`` None): the model's own default, which is the attacks its card lists under
+    ``verify_default`` (the model picks each image's quietest surviving strength), else the calibrated gain."""
+    if strength is None and verify is None:
+        verify = (getattr(model, "card", None) or {}).get("verify_default")
+    gain, attacks = _check_strength(1.0 if strength is None else strength), _check_verify(verify)
+    if attacks and strength is not None:
         raise InputError("give either a fixed strength or attacks to verify, not both")
     return gain, attacks
 
@@ -165,14 +171,16 @@ def _check_verify(verify) -> list[str]:
     return items
 
 
-def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = "M", strength: float = 1.0,
+def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = "M", strength: float | None = None,
             verify: list[str] | None = None) -> Image.Image:
     """Hide ``text`` in ``image`` as an invisible QR code; returns an 8-bit RGB (RGBA if the cover had
     alpha) image of the cover's size. Save it losslessly (PNG).
 
     ``strength`` multiplies the model's calibrated residual strength (1 = as shipped, 2 = twice as loud).
     ``verify`` (attack specs, e.g. ["jpeg:50", "blur:1"]) instead picks, for this image, the quietest
-    strength after which the text still reads back through each of those attacks (veil.strength)."""
+    strength after which the text still reads back through each of those attacks (veil.strength). Neither
+    given: the model's default (qr_densenet.robust verifies against the attacks its card lists, every other
+    model uses its calibrated strength)."""
     return hide_qr_report(image, text, model, ecc, strength, verify)[0]
 
 
@@ -217,6 +225,78 @@ def attack_image(image: Image.Image, attacks: list[str], seed: int = 0) -> Image
         with torch.no_grad():
             out = chain(pil_to_tensor(rgb))
     return tensor_to_pil(out, alpha)
+
+
+# ----------------------------------------------------------------------------- a message spread over the image
+
+def _check_message(message) -> str | bytes:
+    if isinstance(message, (bytearray, memoryview)):
+        message = bytes(message)
+    if not isinstance(message, (str, bytes)):
+        raise InputError(f"the message must be str (a text) or bytes, got {type(message).__name__}")
+    return message
+
+
+def _check_passphrase(passphrase) -> str | None:
+    if passphrase is not None and (not isinstance(passphrase, str) or not passphrase):
+        raise InputError("the passphrase must be a non-empty str (or None)")
+    return passphrase
+
+
+def hide_report(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
+                strength: float | None = None, verify: list[str] | None = None):
+    """:func:`hide`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
+    from .hiding import hide_tensor, message_bits, reveal_tensor
+    from .strength import StrengthReport, choose_gain
+
+    image = _check_image(image, "cover")
+    message, passphrase = _check_message(message), _check_passphrase(passphrase)
+    m = get_model(model, "message")
+    gain, attacks = check_hiding_options(strength, verify, m)
+    bits = message_bits(message, m, ecc, passphrase)     # capacity and text errors before any pixel work
+    rgb, alpha = split_alpha(image)
+    cover = pil_to_tensor(rgb)
+    if attacks:
+        def reads(x):
+            got = reveal_tensor(x, m, passphrase).decoded
+            return got is not None and got.message == message
+
+        stego, report = choose_gain(lambda g: hide_tensor(cover, bits, m, gain=g), reads, attacks)
+    else:
+        report = StrengthReport(gain, "fixed")
+        stego = hide_tensor(cover, bits, m, gain=gain)
+    return tensor_to_pil(stego, alpha), report
+
+
+def hide(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
+         strength: float | None = None, verify: list[str] | None = None) -> Image.Image:
+    """Hide ``message`` (str: a text, UTF-8; bytes: raw bytes such as an ID) spread over the whole of ``image``;
+    returns an 8-bit RGB (RGBA if the cover had alpha) image of the cover's size. Save it as PNG: the message
+    survives a later JPEG re-save, resizing or blur, but the first save should be lossless.
+
+    ``passphrase`` keys the payload: without it the message neither reads nor verifies. ``ecc`` "M" (default)
+    or "L" (more capacity, less margin). ``strength`` / ``verify`` as in :func:`hide_qr`."""
+    return hide_report(image, message, passphrase=passphrase, model=model, ecc=ecc, strength=strength,
+                       verify=verify)[0]
+
+
+def reveal_report(image: Image.Image, *, passphrase: str | None = None, model=None):
+    """:func:`reveal` without raising: a :class:`veil.hiding.Reading` (``decoded`` None when no message)."""
+    from .hiding import reveal_tensor
+
+    image = _check_image(image, "stego image")
+    passphrase = _check_passphrase(passphrase)
+    rgb, _ = split_alpha(image)
+    return reveal_tensor(pil_to_tensor(rgb), get_model(model, "message"), passphrase)
+
+
+def reveal(image: Image.Image, *, passphrase: str | None = None, model=None) -> str | bytes:
+    """The message :func:`hide` put in ``image``: str if a text was hidden, bytes if bytes were. Raises
+    :class:`veil.RevealError` when no message is found (none there, a wrong passphrase, or too much damage)."""
+    got = reveal_report(image, passphrase=passphrase, model=model).decoded
+    if got is None:
+        raise RevealError("no hidden message found in this image")
+    return got.message
 
 
 # ----------------------------------------------------------------------------- image into image

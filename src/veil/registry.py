@@ -15,7 +15,8 @@ from .errors import InputError
 _BUILDERS: dict[str, Callable[..., Any]] = {}
 
 # The model each task uses when the user names none.
-DEFAULTS = {"qr": "qr_densenet.robust", "image": "stegnet.default", "qrnet": "qrnet.default"}
+DEFAULTS = {"message": "spread.default", "qr": "qr_densenet.default", "image": "stegnet.default",
+            "qrnet": "qrnet.default"}
 DEFAULT_TAG = "default"
 
 

@@ -39,35 +39,32 @@ class StrengthReport:
                 f"{', '.join(self.failed)}")
 
 
-def _failures(model, cover: torch.Tensor, qr: torch.Tensor, text: str, gain: float, attacks: list,
-              specs: list[str], stop_early: bool = True) -> tuple[torch.Tensor, list[str]]:
-    """Embed at ``gain``, round to 8 bits, and return (stego, specs of the attacks after which the text is
-    not read back exactly)."""
-    from .api import reveal_qr_tensor
+def _failures(embed, reads, gain: float, attacks: list, specs: list[str],
+              stop_early: bool = True) -> tuple[torch.Tensor, list[str]]:
+    """Embed at ``gain``, round to 8 bits, and return (stego, specs of the attacks after which ``reads`` is
+    False)."""
     from .imaging import quantize_8bit
 
-    stego = quantize_8bit(model.embed(cover, qr, gain=gain))
+    stego = quantize_8bit(embed(gain))
     failed = []
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(VERIFY_SEED)
         for spec, attack in zip(specs, attacks):
-            got = reveal_qr_tensor(quantize_8bit(attack(stego)), model)[0][0]
-            if got != text:
+            if not reads(quantize_8bit(attack(stego))):
                 failed.append(spec)
                 if stop_early:
                     break
     return stego, failed
 
 
-def choose_gain(model, cover: torch.Tensor, qr: torch.Tensor, text: str, attacks: list[str],
-                ladder=DEFAULT_LADDER, margin: int = 1) -> tuple[torch.Tensor, StrengthReport]:
-    """cover [1,3,H,W], qr [1,1,P,P] -> (stego [1,3,H,W], report): the smallest rung of ``ladder`` (binary
-    search, success is close to monotone in the gain) after which ``text`` reads back through every attack,
-    moved up ``margin`` rungs and checked again (stepping further up if that rung fails)."""
+def choose_gain(embed, reads, attacks: list[str], ladder=DEFAULT_LADDER,
+                margin: int = 1) -> tuple[torch.Tensor, StrengthReport]:
+    """(stego [1,3,H,W], report) for one image: ``embed(gain)`` makes the stego at a gain and ``reads(image)``
+    says whether the payload comes back exactly from an attacked 8-bit image. Picks the smallest rung of
+    ``ladder`` (binary search, success is close to monotone in the gain) after which the payload reads back
+    through every attack, moved up ``margin`` rungs and checked again (stepping further up if that rung fails)."""
     from .attacks import parse_attack
 
-    if cover.shape[0] != 1:
-        raise ValueError("choose_gain works on one image at a time")
     ladder = sorted(float(g) for g in ladder)
     parsed = [parse_attack(a) for a in attacks]
     last = len(ladder) - 1
@@ -77,9 +74,8 @@ def choose_gain(model, cover: torch.Tensor, qr: torch.Tensor, text: str, attacks
         """(stego, failed attacks) at rung ``i``, each rung embedded and attacked once; on the top rung every
         attack is run, so an unverified report lists them all."""
         if i not in checked:
-            checked[i] = _failures(model, cover, qr, text, ladder[i], parsed, attacks, stop_early=i < last)
+            checked[i] = _failures(embed, reads, ladder[i], parsed, attacks, stop_early=i < last)
         return checked[i]
-
     lo, hi = 0, last                     # find the first passing rung in [lo, hi]; last+1 = none passes
     first = last + 1
     while lo <= hi:

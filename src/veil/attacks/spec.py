@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from .base import Attack, Chain, Identity
+from .geometry import CropResize, Rotate
 from .jpeg import JPEG, DiffJPEG
 from .pixel import Brightness, Contrast, GaussianBlur, GaussianNoise, Quantize8bit, Resize, Saturation
 
 ATTACKS: dict[str, type[Attack]] = {c.name: c for c in (JPEG, DiffJPEG, GaussianBlur, Resize, GaussianNoise,
-                                                          Brightness, Contrast, Saturation, Quantize8bit)}
+                                                          Brightness, Contrast, Saturation, Quantize8bit,
+                                                          CropResize, Rotate)}
 
 # The robustness matrix of `veil eval qr --attacks` (issue 3): attack family -> specs, mildest first.
 STANDARD_MATRIX: dict[str, list[str]] = {
@@ -16,10 +18,12 @@ STANDARD_MATRIX: dict[str, list[str]] = {
     "resize_bicubic": ["resize:0.75:bicubic", "resize:0.5:bicubic", "resize:0.35:bicubic"],
     "noise": ["noise:1", "noise:2", "noise:4", "noise:8"],
     "blur+jpeg": ["blur:1+jpeg:75"],
+    "crop": ["crop:0.9"],
+    "rotate": ["rotate:1", "rotate:2"],
 }
 
 _LIMITS = {"jpeg": (1, 100), "djpeg": (1, 100), "blur": (0, 20), "resize": (0.01, 1), "noise": (0, 255),
-           "brightness": (0, 4), "contrast": (0, 4), "saturation": (0, 4)}
+           "brightness": (0, 4), "crop": (0.05, 1), "rotate": (-45, 45), "contrast": (0, 4), "saturation": (0, 4)}
 
 
 def _number(text: str, spec: str) -> float:

@@ -15,6 +15,9 @@ def add_parser(sub) -> None:
     from ..eval import steganalysis
 
     steganalysis.add_parser(esub)
+    from ..eval import hide as hide_eval
+
+    hide_eval.add_parser(esub)
     from ..eval import disguise as disguise_eval
 
     disguise_eval.add_parser(esub)

@@ -9,7 +9,7 @@ import argparse
 import sys
 
 from ..errors import VeilError
-from . import (analyze, attack, data, demo, disguise, eval as eval_cmd, image, models, qr, qrnet, report,
+from . import (analyze, attack, data, demo, disguise, eval as eval_cmd, hide, image, models, qr, qrnet, report,
                steganalyser, train)
 
 
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="veil", description="Hide information in images with neural networks.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for mod in (qr, image, attack, analyze, models, demo, eval_cmd, report, train, steganalyser, data, disguise,
+    for mod in (hide, qr, image, attack, analyze, models, demo, eval_cmd, report, train, steganalyser, data, disguise,
                 qrnet):
         mod.add_parser(sub)
     return p

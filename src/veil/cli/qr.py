@@ -16,8 +16,9 @@ def add_parser(sub) -> None:
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["L", "M", "Q", "H"], help="QR error correction level")
-    h.add_argument("--strength", default="1",
-                   help="multiple of the model's calibrated residual strength (default 1; 1.5 = louder, more margin)")
+    h.add_argument("--strength", default=None,
+                   help="multiple of the model's calibrated residual strength (1.5 = louder, more margin); default: "
+                        "the model's own (qr_densenet.robust verifies each image, the others use 1)")
     h.add_argument("--verify", default=None, metavar="LIST",
                    help="comma-separated attacks the stego must survive, e.g. jpeg:50,blur:1,resize:0.5: picks the "
                         "quietest strength after which the text reads back through each (checked before writing)")

@@ -39,6 +39,51 @@ def add_parser(sub) -> None:
     i.add_argument("--seed", type=int, default=None)
     add_run_arguments(i)
     i.set_defaults(func=train_image_cmd)
+    add_spread_parser(tsub)
+
+
+def add_spread_parser(tsub) -> None:
+    s = tsub.add_parser("spread", help="train the spread-message model (veil hide / reveal)")
+    s.add_argument("--config", default=None, help="recipe file (TOML), e.g. configs/spread.default.toml")
+    s.add_argument("--tag", default=None)
+    s.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
+    s.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
+    s.add_argument("--steps", type=int, default=None)
+    s.add_argument("--batch", type=int, default=None)
+    s.add_argument("--crop", type=int, default=None)
+    s.add_argument("--seed", type=int, default=None)
+    s.add_argument("--threads", type=int, default=None)
+    s.add_argument("--calib-samples", type=int, default=None, dest="calib_samples")
+    s.add_argument("--no-calibrate", action="store_true", help="skip the residual-strength calibration")
+    add_run_arguments(s)
+    s.set_defaults(func=train_spread_cmd)
+
+
+def train_spread_cmd(args) -> int:
+    from ..train.calibrate import calibrate_spread
+    from ..train.config import SpreadTrainConfig, load_config
+    from ..train.export import release, write_card
+    from ..train.spread import train_spread
+
+    overrides = {k: getattr(args, k) for k in ("tag", "steps", "batch", "crop", "seed", "threads", "calib_samples",
+                                                "init_from")}
+    if args.no_calibrate:
+        overrides["calibrate"] = False
+    cfg = load_config(args.config, overrides, cls=SpreadTrainConfig)
+    out = _resolve_run(args, cfg)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    result = train_spread(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
+    model, state = result["model"], result["state"]
+    calibration = None
+    if cfg.calibrate:
+        calibration = calibrate_spread(model, cfg.data, cfg.calib_samples, cfg.calib_target, attacks=cfg.calib_attacks,
+                                       sizes=cfg.calib_sizes or None, log=log)
+    card = write_card(model, cfg, state, calibration, out, _command(args, "spread"))
+    print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
+    if args.release:
+        release(out, card["name"])
+        print(f"released {card['name']} into the package", file=sys.stderr)
+    return 0
 
 
 def _resolve_run(args, cfg) -> Path:
@@ -84,7 +129,8 @@ def command_line(fallback: str) -> str:
 
 
 def _command(args, family: str) -> str:
-    return command_line(f"veil train {family} " + (f"--config {args.config}" if args.config else f"--arch {args.arch}"))
+    return command_line(f"veil train {family} " + (f"--config {args.config}" if args.config
+                                                    else f"--arch {getattr(args, 'arch', None) or family}"))
 
 
 def train_image_cmd(args) -> int:

@@ -1,4 +1,4 @@
-"""``veil bench qr`` / ``veil bench image``: hide and reveal latency (median of several runs, in memory)
+"""``veil bench hide`` / ``veil bench qr`` / ``veil bench image``: hide and reveal latency (median of several runs, in memory)
 and peak memory at 256x256, 512x512, 1024x1024 and 1920x1080 (image hiding: 256x256 and 1024x1024).
 Each size runs in a fresh process so its peak RSS is its own.
 """
@@ -30,6 +30,12 @@ def add_parser(bsub) -> None:
     i.add_argument("--sizes", default="256x256,1024x1024", help="comma-separated WxH list")
     i.add_argument("--out", default=None, help="default results/bench_image_<model>.json")
     i.set_defaults(func=run, task="image")
+    m = bsub.add_parser("hide", help="veil hide / reveal latency beside a PNG save of the same image")
+    m.add_argument("--model", default=None)
+    m.add_argument("--repeats", type=int, default=5)
+    m.add_argument("--sizes", default="256x256,1024x1024,1920x1080", help="comma-separated WxH list")
+    m.add_argument("--out", default="results/bench_hide.json")
+    m.set_defaults(func=run, task="message")
     a = bsub.add_parser("analyze", help="steganalysis latency: the four classical detectors on a 1 MP image")
     a.add_argument("--repeats", type=int, default=7)
     a.add_argument("--size", default="1024x1024", help="WxH (default 1024x1024, about one megapixel)")
@@ -140,6 +146,27 @@ def measure(model_name: str | None, w: int, h: int, repeats: int) -> dict:
                                          lambda s: reveal_qr(s, model=model), repeats, check=lambda t: t == text)}
 
 
+def measure_hide(model_name: str | None, w: int, h: int, repeats: int) -> dict:
+    """Child process of ``veil bench hide``: hide and reveal latencies (PIL -> PIL, PIL -> message), and the
+    median time of saving the same stego image as PNG (Pillow's default compression), the yardstick."""
+    import io
+
+    from ..api import get_model, hide, reveal
+
+    model = get_model(model_name, "message")
+    cover = _smooth_image(np.random.default_rng(0), w, h)
+    text = "veil bench 01234"
+    row = _timed(lambda: hide(cover, text, model=model), lambda s: reveal(s, model=model), repeats,
+                 check=lambda t: t == text)
+    stego = hide(cover, text, model=model)
+    saves = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        stego.save(io.BytesIO(), format="PNG")
+        saves.append(time.perf_counter() - t0)
+    return {"size": f"{w}x{h}", **row, "png_save_s": statistics.median(saves)}
+
+
 def run(args) -> int:
     from ..registry import get_card
 
@@ -153,7 +180,7 @@ def run(args) -> int:
         raise InputError(f"bad --sizes '{args.sizes}': use e.g. 256x256,1920x1080 (at least 64 px)") from None
     rows = []
     for w, h in sizes:
-        fn = "measure" if args.task == "qr" else "measure_image"
+        fn = {"qr": "measure", "image": "measure_image", "message": "measure_hide"}[args.task]
         code = (f"import json,sys; from veil.eval.bench import {fn}; "
                 f"print(json.dumps({fn}({card['name']!r}, {w}, {h}, {args.repeats})))")
         r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
@@ -162,10 +189,13 @@ def run(args) -> int:
             return 1
         row = json.loads(r.stdout.strip().splitlines()[-1])
         rows.append(row)
-        print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms   "
+        png = f"   PNG save {row['png_save_s'] * 1000:7.1f} ms" if "png_save_s" in row else ""
+        print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms{png}   "
               f"peak RSS {row['peak_rss_mb']:6.0f} MB")
     what = {"qr": "in-memory PIL -> PIL hide and PIL -> text reveal, median",
-            "image": "in-memory PIL cover + PIL secret -> PIL stego hide, PIL -> PIL reveal, median"}[args.task]
+            "image": "in-memory PIL cover + PIL secret -> PIL stego hide, PIL -> PIL reveal, median",
+            "message": "in-memory PIL -> PIL hide and PIL -> message reveal, median; png_save_s: the same stego "
+                       "saved as PNG to memory (Pillow defaults), median"}[args.task]
     res = {"model": card["name"], "what": what,
            "machine": {"cpu": platform.processor() or platform.machine(), "python": platform.python_version()},
            "results": rows}

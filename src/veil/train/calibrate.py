@@ -66,3 +66,53 @@ def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.
     model.strength.fill_(base * chosen)
     return {"gain": chosen, "strength": float(model.strength), "success_by_gain": results, "samples": n,
             "target": target, "attacks": list(attacks or [])}
+
+
+def spread_success(model, covers: torch.Tensor, texts: list[str], gain: float = 1.0, attack=None) -> float:
+    """Share of ``texts`` read back exactly from 8-bit stego images of ``covers`` (after ``attack``)."""
+    from ..hiding import hide_tensor, message_bits, reveal_tensor
+
+    bits = torch.cat([message_bits(t, model) for t in texts])
+    stego = quantize_8bit(hide_tensor(covers, bits, model, gain=gain))
+    if attack is not None:
+        with torch.no_grad():
+            stego = quantize_8bit(attack(stego))
+    ok = 0
+    for i, t in enumerate(texts):
+        got = reveal_tensor(stego[i:i + 1], model, search=False).decoded
+        ok += got is not None and got.message == t
+    return ok / len(texts)
+
+
+def calibrate_spread(model, data: str | None, n: int = 192, target: float = 0.97, seed: int = 7, grid=GRID,
+                     attacks: list[str] | None = None, sizes: list[int] | None = None, log=print) -> dict:
+    """The spread model's gain: the smallest on ``grid`` at which ``target`` of random 16-character texts read
+    back exactly after the ``attacks`` (cycled over batches of 16), on training crops of ``sizes`` px."""
+    from ..attacks import parse_attack
+
+    from ..payloads.message import capacity
+    from ..payloads.qr import random_text
+
+    rng = random.Random(seed)
+    chars = min(16, capacity(model.n_bits))          # 16 characters, or what a small (test) model carries
+    chain = [parse_attack(a) for a in attacks] if attacks else [None]
+    covers = CoverSampler(data, 256, 0.15, seed=seed, sizes=sizes)
+    batches = [(covers.sample(min(16, n - i)), [random_text(rng, chars, chars) for _ in range(min(16, n - i))])
+               for i in range(0, n, 16)]
+    base = float(model.strength)
+    results, chosen = {}, None
+    for g in grid:
+        with torch.random.fork_rng():
+            torch.manual_seed(seed)
+            ok = sum(spread_success(model, c, t, g, chain[i % len(chain)]) * len(t)
+                     for i, (c, t) in enumerate(batches)) / n
+        results[g] = ok
+        log(f"calibration: gain {g:.2f} -> {ok:.2%} of {n} training crops")
+        if ok >= target:
+            chosen = g
+            break
+    if chosen is None:
+        chosen = max(results, key=results.get)
+    model.strength.fill_(base * chosen)
+    return {"gain": chosen, "strength": float(model.strength), "success_by_gain": results, "samples": n,
+            "target": target, "attacks": list(attacks or [])}

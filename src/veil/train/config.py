@@ -59,6 +59,51 @@ class QRTrainConfig:
 
 
 @dataclass
+class SpreadTrainConfig:
+    """The spread-message model (``veil train spread``)."""
+    arch: str = "spread"
+    tag: str = "default"
+    model: dict[str, Any] = field(default_factory=dict)   # builder kwargs (n_bits, grid, widths, ...)
+    init_from: str | None = None
+    init_only: list[str] = field(default_factory=list)
+    data: str | None = None        # folder of training photos; None = synthetic covers only
+    crop: int = 256
+    crop_sizes: list[int] = field(default_factory=list)
+    synthetic_prob: float = 0.15
+    batch: int = 12
+    steps: int = 2000
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    decay_from: float = 0.7
+    attacks: list[str] = field(default_factory=list)  # training attacks (veil.attacks specs)
+    attack_k: int = 2              # each batch is attacked by k of them; every image keeps its worst loss
+    attack_start_err: float = 0.05  # curriculum: no attacks until the running bit error falls under this
+    cover_weight: float = 0.05     # initial weight of the cover term
+    adaptive: bool = True          # balance it by the running bit error (raised under err_low, lowered over err_high)
+    err_low: float = 0.01
+    err_high: float = 0.02
+    adapt_rate: float = 0.01
+    min_cover_weight: float = 1e-3
+    max_cover_weight: float = 1e4
+    cover_tau: float = 0.02        # flatness weighting of the cover MSE (losses.message); 0 = plain MSE
+    ssim_weight: float = 2.0
+    bit_weight: float = 0.25
+    seed: int = 0
+    threads: int = 0
+    log_every: int = 25
+    ckpt_every: int = 100
+    calibrate: bool = True
+    calib_samples: int = 192
+    calib_target: float = 0.97
+    calib_attacks: list[str] = field(default_factory=list)
+    calib_sizes: list[int] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
 class ImageTrainConfig:
     """Image-into-image hiding (stegnet, pixinpix)."""
     arch: str = "stegnet"

@@ -27,7 +27,7 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
         "name": name,
         "arch": cfg.arch,
         "tag": cfg.tag,
-        "task": "qr" if hasattr(model, "spec") else "image",
+        "task": "qr" if hasattr(model, "spec") else "message" if hasattr(model, "n_bits") else "image",
         "summary": (mod.__doc__ or "").strip().splitlines()[0],
         "kwargs": cfg.model,
         "parameters": n_params,
@@ -46,6 +46,18 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
             card["small_cover_model"] = cfg.small_cover_model
         data = ("shared/DATA.md photo corpus, training split (veil data prepare), "
                 f"+ {cfg.synthetic_prob:.0%} synthetic sharp-edge covers; random QR codes (segno)")
+    elif card["task"] == "message":
+        from ..payloads.message import ECC_LEVELS, capacity
+
+        card.update({
+            "processing_size": model.processing_size,
+            "min_cover_side": 64,
+            "payload": {"type": "message", "n_bits": model.n_bits, "chip_grid": model.grid, "ecc_default": "M",
+                        "capacity_bytes": {e: capacity(model.n_bits, e) for e in ECC_LEVELS}},
+        })
+        data = ("shared/DATA.md photo corpus, training split (veil data prepare), "
+                f"{cfg.crop_sizes or cfg.crop} px random-scale crops + {cfg.synthetic_prob:.0%} synthetic sharp-edge "
+                "covers; random payload bits")
     else:
         card["payload"] = {"type": "image", "secret_channels": model.secret_channels,
                            "size_multiple": model.size_multiple}
@@ -61,6 +73,9 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
         "deviations": list(getattr(mod, "DEVIATIONS", [])),
         "metrics": {},
     })
+    if card["task"] == "message":
+        card["training"].update(final_cover_weight=state["cover_weight"], final_bit_error_ema=state["err_ema"],
+                                calibration=calibration)
     if card["task"] == "qr":
         card["training"].update(final_cover_weight=state["cover_weight"], final_module_error_ema=state["err_ema"],
                                 calibration=calibration)

@@ -1,0 +1,115 @@
+"""``veil hide`` and ``veil reveal``: a message (a text, or raw bytes such as an ID) spread over the whole photo."""
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+
+def add_parser(sub) -> None:
+    h = sub.add_parser("hide", help="hide a text or bytes in a photo (survives JPEG re-saves, resizing, blur)")
+    h.add_argument("cover", help="cover image (any size from 64 px, any common format)")
+    what = h.add_mutually_exclusive_group(required=True)
+    what.add_argument("-t", "--text", help="text to hide (UTF-8)")
+    what.add_argument("--hex", help="raw bytes to hide, as hex digits (e.g. an ID: 0123abcd...)")
+    h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
+    _passphrase_arguments(h, "key the message with this passphrase: without it, it neither reads nor verifies")
+    h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
+    h.add_argument("--ecc", default="M", type=str.upper, choices=["M", "L"],
+                   help="error correction: M (default) or L (more capacity, less margin)")
+    h.add_argument("--strength", default=None, help="multiple of the model's calibrated strength (default 1)")
+    h.add_argument("--verify", default=None, metavar="LIST",
+                   help="comma-separated attacks the stego must survive, e.g. jpeg:50,blur:1: picks the quietest "
+                        "strength after which the message reads back through each (checked before writing)")
+    h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    h.set_defaults(func=hide)
+
+    r = sub.add_parser("reveal", help="read the message `veil hide` put in an image")
+    r.add_argument("stego", help="stego image (PNG, or after a JPEG re-save, resize, ...)")
+    _passphrase_arguments(r, "the passphrase the message was hidden with")
+    r.add_argument("--model", default=None, help="model name; default: the shipped default")
+    r.add_argument("--json", action="store_true",
+                   help='print {"found", "message", "kind", "bit_errors_corrected", "confidence"} as JSON')
+    r.set_defaults(func=reveal)
+
+
+def _passphrase_arguments(p, help_text: str) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--passphrase", default=None, help=help_text)
+    g.add_argument("--passphrase-file", default=None, help="read the passphrase from this text file")
+
+
+def _passphrase(args) -> str | None:
+    from ..errors import InputError
+    from ..payloads.keyfile import read_passphrase
+
+    if args.passphrase_file:
+        return read_passphrase(args.passphrase_file)
+    if args.passphrase is not None and not args.passphrase:
+        raise InputError("the passphrase is empty")
+    return args.passphrase
+
+
+def _message(args) -> str | bytes:
+    from ..errors import InputError
+
+    if args.text is not None:
+        return args.text
+    digits = args.hex.strip().removeprefix("0x").replace(" ", "").replace(":", "")
+    try:
+        return bytes.fromhex(digits)
+    except ValueError:
+        raise InputError(f"--hex takes hex digits (an even number of 0-9a-f), got {args.hex!r}") from None
+
+
+def _describe(message: str | bytes) -> str:
+    if isinstance(message, bytes):
+        return f"{len(message)} bytes"
+    n = len(message)
+    return f"{n} character{'s' if n != 1 else ''}"
+
+
+def hide(args) -> int:
+    from ..api import hide_report
+    from ..errors import InputError
+    from ..imaging import check_output_path, load_image, save_image
+
+    out = check_output_path(args.output, args.force)
+    if out.suffix.lower() not in (".png", ".bmp", ".tif", ".tiff", ".webp"):
+        raise InputError(f"write the stego image losslessly (.png), not '{out.suffix or out.name}': a JPEG re-save "
+                         "later is survived, but the first save decides the strength")
+    if Path(args.cover).resolve() == out.resolve():
+        raise InputError("the output would overwrite the cover image; choose another path")
+    message, passphrase = _message(args), _passphrase(args)
+    cover = load_image(args.cover)
+    stego, report = hide_report(cover, message, passphrase=passphrase, model=args.model, ecc=args.ecc,
+                                strength=args.strength, verify=args.verify)
+    save_image(stego, out, force=args.force)
+    print(f"hid {_describe(message)} in {out} ({stego.width}x{stego.height}); {report.describe()}", file=sys.stderr)
+    if report.mode == "unverified":
+        print("veil: warning: the message may not survive those attacks on this image", file=sys.stderr)
+    return 0
+
+
+def reveal(args) -> int:
+    from ..api import reveal_report
+    from ..imaging import load_image
+
+    passphrase = _passphrase(args)
+    reading = reveal_report(load_image(args.stego), passphrase=passphrase, model=args.model)
+    got = reading.decoded
+    if args.json:
+        doc = {"found": got is not None, "message": None, "kind": None, "bit_errors_corrected": None,
+               "confidence": None}
+        if got is not None:
+            doc.update(message=got.message if got.kind == "text" else got.message.hex(), kind=got.kind,
+                       bit_errors_corrected=got.bit_errors_corrected, confidence=round(got.confidence, 4))
+            if (reading.scale, reading.degrees) != (1.0, 0.0):
+                doc["geometry"] = {"scale": round(reading.scale, 4), "degrees": reading.degrees}
+        print(json.dumps(doc, ensure_ascii=False))
+    elif got is not None:
+        sys.stdout.write((got.message if got.kind == "text" else got.message.hex()) + "\n")
+    if got is None:
+        print("veil: no hidden message found in this image", file=sys.stderr)
+        return 1
+    return 0

@@ -1,0 +1,317 @@
+"""``veil eval hide``: the spread-message route on photos it never trained on, as a user would meet it.
+
+Each sample: a random 16-character text (ECC M) is hidden through the public API, the stego image is saved to a
+real PNG file and read back; its PSNR and SSIM against the cover are measured, then the file's pixels go through
+every attack of the matrix (real JPEG codec, every attacked image rounded to 8 bits) and are revealed, the
+geometry search included. Per cell: exact-text recovery and the raw bit error before error correction. Sizes per
+photo: random 256 px crops and the photo at its native size (long side capped at 1920 px).
+
+Also measured: "no message" on clean crops (the false-positive run), and, with ``--peers`` (the optional extra
+``veil[peers]``: invisible-watermark, onnxruntime), RivaGAN and DWT-DCT-SVD with 32 bits on the same images and
+through the same attacks, in the same run. The result file keeps the layout of ``veil eval qr --attacks``
+(``matrix`` / ``cells``), so one plot function draws both.
+"""
+from __future__ import annotations
+
+import json
+import random
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+
+TEXT_LEN = 16
+
+
+def add_parser(esub) -> None:
+    p = esub.add_parser("hide", help="the spread-message route: fidelity, attacks, false positives, peers")
+    p.add_argument("--images", nargs="+", required=True, help="folder(s) of photos never used in training")
+    p.add_argument("--model", default=None, help="model name; default: the default of `veil hide`")
+    p.add_argument("--attacks", nargs="+", default=["all"], metavar="LIST",
+                   help="'all' (default), families of the standard matrix or specs (jpeg:60)")
+    p.add_argument("--crops", type=int, default=8, help="random 256 px crops per photo (default 8)")
+    p.add_argument("--native", type=int, default=1, help="texts hidden at the photo's native size, per photo")
+    p.add_argument("--clean", type=int, default=2000, help="clean crops revealed for the false-positive run")
+    p.add_argument("--strength", type=float, default=1.0, help="multiple of the calibrated strength (a sweep point)")
+    p.add_argument("--peers", action="store_true",
+                   help="also run invisible-watermark's RivaGAN and DWT-DCT-SVD (pip install 'veil[peers]')")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--out", default=None, help="result file (default results/hide_<model>.json)")
+    p.add_argument("--card", action="store_true", help="write the headline numbers into the model's card")
+    p.set_defaults(func=run)
+
+
+def _cell(rows: list[dict]) -> dict:
+    if not rows:
+        return {"n": 0}
+    return {"n": len(rows), "success": sum(r["ok"] for r in rows) / len(rows),
+            "bit_error": statistics.fmean(r["ber"] for r in rows),
+            "psnr_stego": statistics.fmean(r["psnr"] for r in rows),
+            "ssim_stego": statistics.fmean(r["ssim"] for r in rows)}
+
+
+def _table(rows: dict[str, list[dict]]) -> dict:
+    return {spec: {**_cell(rs), "by_size": {s: _cell([r for r in rs if r["size"] == s]) for s in ("256", "native")}}
+            for spec, rs in rows.items()}
+
+
+def attack_cells(matrix: dict[str, list[str]]):
+    """{spec: attack chain ending in 8-bit rounding}, "none" first."""
+    from ..attacks import Chain, Quantize8bit, parse_attack
+
+    cells = {"none": Chain(Quantize8bit())}
+    for specs in matrix.values():
+        for spec in specs:
+            cells[spec] = Chain(parse_attack(spec), Quantize8bit())
+    return cells
+
+
+class Veil:
+    """veil's spread route as a method under test: hide through the public API, PNG file, reveal."""
+
+    def __init__(self, model_name: str | None, strength: float, tmp: Path):
+        from ..api import get_model
+
+        self.model = get_model(model_name, "message")
+        self.name = self.model.card["name"]
+        self.strength, self.path = strength, tmp / "stego.png"
+
+    def hide(self, cover: Image.Image, text: str):
+        """-> (stego as the PNG file holds it, [1,3,H,W]; payload bits sent)."""
+        from ..api import hide
+        from ..hiding import message_bits
+        from ..imaging import load_image, pil_to_tensor
+
+        hide(cover, text, model=self.model, strength=self.strength).save(self.path, compress_level=1)
+        return pil_to_tensor(load_image(self.path)), message_bits(text, self.model)[0].numpy()
+
+    def reveal(self, x, text: str, sent: np.ndarray) -> tuple[bool, float]:
+        """(exact text back, raw bit error before correction)."""
+        from ..hiding import read_probs, reveal_tensor
+
+        got = reveal_tensor(x, self.model).decoded
+        ber = float(((read_probs(x, self.model)[0] > 0.5) != sent).mean())
+        return got is not None and got.message == text, ber
+
+
+class Peer:
+    """invisible-watermark's methods (``rivaGan``, ``dwtDctSvd``) with a 32-bit payload, as their README runs
+    them (BGR uint8 in and out); the stego goes through a PNG file as veil's does."""
+
+    BITS = 32
+
+    def __init__(self, method: str, tmp: Path):
+        try:
+            from imwatermark import WatermarkDecoder, WatermarkEncoder
+        except ImportError:
+            from ..errors import InputError
+
+            raise InputError("--peers needs the optional extra: pip install 'veil[peers]'") from None
+        self.method, self.path = method, tmp / f"{method}.png"
+        self.name = {"rivaGan": "RivaGAN (invisible-watermark)",
+                     "dwtDctSvd": "DWT-DCT-SVD (invisible-watermark)"}[method]
+        self._enc, self._dec = WatermarkEncoder, WatermarkDecoder
+        if method == "rivaGan":
+            WatermarkEncoder.loadModel()
+            WatermarkDecoder.loadModel()
+
+    def hide(self, cover: Image.Image, text: str):
+        from ..imaging import load_image, pil_to_tensor
+
+        bits = np.frombuffer(text.encode()[:4].ljust(4, b"\0"), np.uint8)
+        sent = np.unpackbits(bits)
+        enc = self._enc()
+        enc.set_watermark("bits", sent.tolist())
+        bgr = np.ascontiguousarray(np.asarray(cover.convert("RGB"))[:, :, ::-1])
+        out = enc.encode(bgr, self.method)
+        Image.fromarray(np.clip(out, 0, 255).astype(np.uint8)[:, :, ::-1]).save(self.path, compress_level=1)
+        return pil_to_tensor(load_image(self.path)), sent
+
+    def reveal(self, x, text: str, sent: np.ndarray) -> tuple[bool, float]:
+        from ..imaging import tensor_to_uint8
+
+        bgr = np.ascontiguousarray(tensor_to_uint8(x)[:, :, ::-1])
+        try:
+            got = np.asarray(self._dec("bits", self.BITS).decode(bgr, self.method), dtype=np.uint8)
+        except Exception:   # the peers raise on images they cannot read (too small, flat): nothing read
+            return False, 0.5
+        ber = float((got != sent).mean())
+        return ber == 0, ber
+
+
+def evaluate(methods: list, folders: list[str], matrix: dict[str, list[str]], crops: int, native: int, seed: int,
+             log=print) -> list[dict]:
+    """Every method on the same covers, texts and attacks (each attack seeded per sample, the same for all)."""
+    import torch
+
+    from ..imaging import pil_to_tensor
+    from ..metrics import psnr, ssim
+    from ..payloads.qr import random_text
+    from .qr import _covers
+
+    cells = attack_cells(matrix)
+    rng = random.Random(seed)
+    rows = [{k: [] for k in cells} for _ in methods]
+    t0, n = time.time(), 0
+    for f, size, cover in _covers(folders, rng, crops, native):
+        text = random_text(rng, TEXT_LEN, TEXT_LEN)
+        c = pil_to_tensor(cover)
+        for m, table in zip(methods, rows):
+            x, sent = m.hide(cover, text)
+            p, s = psnr(x, c), ssim(x, c)
+            for k, (spec, attack) in enumerate(cells.items()):
+                with torch.random.fork_rng(), torch.no_grad():
+                    torch.manual_seed(seed * 100003 + n * 101 + k)
+                    y = attack(x)
+                ok, ber = m.reveal(y, text, sent)
+                table[spec].append({"size": size, "file": Path(f).name, "ok": ok, "ber": ber, "psnr": p, "ssim": s})
+        n += 1
+        if n % 10 == 0:
+            log(f"{n} samples x {len(cells)} cells x {len(methods)} methods, {time.time() - t0:.0f} s")
+    out = []
+    for m, table in zip(methods, rows):
+        out.append({"model": m.name, "matrix": matrix, "cells": _table(table), "samples": n,
+                    "protocol": {"crops_per_photo": crops, "native_per_photo": native, "text_len": TEXT_LEN,
+                                 "payload": "16-character text, ECC M" if isinstance(m, Veil) else
+                                 f"{Peer.BITS} bits (the text's first 4 bytes), exact = all bits right",
+                                 "strength": getattr(m, "strength", 1.0), "seed": seed,
+                                 "file": "stego saved as PNG and read back, then attacked; JPEG = Pillow/libjpeg "
+                                         "4:2:0; every attacked image rounded to 8 bits"}})
+    return out
+
+
+def false_positives(model, folders: list[str], n: int, seed: int, log=print) -> dict:
+    """Reveal on ``n`` clean crops (random square crops of 64-512 px and random aspect crops, no message): how
+    many give a message. The geometry search runs as in any reveal."""
+    from ..data.covers import list_images
+    from ..hiding import reveal_tensor
+    from ..imaging import load_image, pil_to_tensor, split_alpha
+
+    rng = random.Random(seed + 1)
+    photos = [split_alpha(load_image(f))[0] for d in folders for f in list_images(d)]
+    found, t0 = [], time.time()
+    for i in range(n):
+        img = photos[rng.randrange(len(photos))]
+        w, h = img.size
+        cw, ch = rng.randint(min(64, w), min(w, 768)), rng.randint(min(64, h), min(h, 768))
+        x, y = rng.randint(0, w - cw), rng.randint(0, h - ch)
+        crop = img.crop((x, y, x + cw, y + ch))
+        if rng.random() < 0.5 and min(cw, ch) > 128:
+            crop = crop.resize((max(64, cw // 2), max(64, ch // 2)), Image.LANCZOS)
+        got = reveal_tensor(pil_to_tensor(crop), model).decoded
+        if got is not None:
+            found.append({"crop": [x, y, cw, ch], "message": repr(got.message)})
+        if (i + 1) % 500 == 0:
+            log(f"false-positive run: {i + 1} clean crops, {len(found)} messages, {time.time() - t0:.0f} s")
+    return {"n": n, "messages_found": len(found), "no_message_rate": 1 - len(found) / max(1, n),
+            "found": found[:20], "seconds_per_reveal": (time.time() - t0) / max(1, n)}
+
+
+def flat_patch_figure(model_name: str | None, folders: list[str], path: Path, seed: int = 0) -> Path:
+    """cover | stego | residual x10 on a native-size held-out photo, and the same three at 100% on its flattest
+    256 px area (pixels shown 1:1, where a pattern would show first)."""
+    from ..api import hide
+    from ..data.covers import list_images
+    from ..eval.figures import _plt, magnified
+    from ..imaging import load_image, split_alpha
+    from ..payloads.qr import random_text
+
+    files = [f for d in folders for f in list_images(d)]
+    cover = split_alpha(load_image(files[seed % len(files)]))[0]
+    if max(cover.size) > 1920:
+        s = 1920 / max(cover.size)
+        cover = cover.resize((round(cover.width * s), round(cover.height * s)), Image.LANCZOS)
+    stego = hide(cover, random_text(random.Random(seed), TEXT_LEN, TEXT_LEN), model=model_name)
+    g = np.asarray(cover.convert("L"), np.float32)
+    best, box = None, (0, 0, 256, 256)
+    for y in range(0, max(1, g.shape[0] - 256), 64):
+        for x in range(0, max(1, g.shape[1] - 256), 64):
+            v = float(np.abs(np.diff(g[y:y + 256, x:x + 256], axis=1)).mean())
+            if best is None or v < best:
+                best, box = v, (x, y, x + 256, y + 256)
+    plt = _plt()
+    fig, axes = plt.subplots(2, 3, figsize=(12, 8.4))
+    rows = [(cover, stego, "whole photo"), (cover.crop(box), stego.crop(box), "flattest 256 px area at 100%")]
+    for r, (a, b, label) in enumerate(rows):
+        for c, (im, t) in enumerate([(np.asarray(a), f"cover ({label})"), (np.asarray(b), "stego"),
+                                      (magnified(a, b, 10), "|cover - stego| x10")]):
+            axes[r][c].imshow(im, interpolation="nearest")
+            axes[r][c].set_title(t, fontsize=9)
+            axes[r][c].set_xticks([])
+            axes[r][c].set_yticks([])
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def summary_lines(res: dict) -> list[str]:
+    none = res["cells"]["none"]
+    lines = [f"{res['model']}: {res['samples']} samples, PSNR {none['psnr_stego']:.2f} dB, SSIM "
+             f"{none['ssim_stego']:.4f}, no attack {none['success']:.1%}"]
+    for fam, specs in res["matrix"].items():
+        lines.append(f"  {fam}: " + ", ".join(f"{s} {res['cells'][s]['success']:.0%}" for s in specs))
+    return lines
+
+
+def run(args) -> int:
+    from ..errors import InputError
+    from ..registry import get_card
+    from .robust import parse_matrix, plot
+
+    try:
+        matrix = parse_matrix(args.attacks)
+    except ValueError as e:
+        raise InputError(str(e)) from None
+    for d in args.images:
+        if not Path(d).is_dir():
+            raise InputError(f"no such folder: {d}")
+    card = get_card(args.model, "message")
+    suffix = "" if args.strength == 1.0 else f"_strength{args.strength:g}"
+    out = Path(args.out or f"results/hide_{card['name']}{suffix}.json")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
+    with tempfile.TemporaryDirectory() as tmp:
+        methods = [Veil(card["name"], args.strength, Path(tmp))]
+        if args.peers:
+            methods += [Peer("rivaGan", Path(tmp)), Peer("dwtDctSvd", Path(tmp))]
+        t0 = time.time()
+        results = evaluate(methods, args.images, matrix, args.crops, args.native, args.seed, log)
+        wall = time.time() - t0
+        fp = false_positives(methods[0].model, args.images, args.clean, args.seed, log) if args.clean else None
+    doc = {**results[0], "weights_sha256": card["weights"]["sha256"], "images": list(args.images),
+           "false_positives": fp, "peers": results[1:], "wall_s": round(wall, 1)}
+    out.write_text(json.dumps(doc, indent=1) + "\n")
+    for r in results:
+        print("\n".join(summary_lines(r)))
+    if fp:
+        print(f"clean crops: {fp['messages_found']} messages in {fp['n']} ({fp['no_message_rate']:.2%} no message)")
+    print(f"-> {out}")
+    plot(results, out.with_suffix(".png"))
+    fig = flat_patch_figure(card["name"], args.images, out.with_name(out.stem + "_figure.png"), args.seed)
+    print(f"plot -> {out.with_suffix('.png')}, figure -> {fig}")
+    if args.card:
+        from ..train.export import package_dir
+
+        path = package_dir() / "cards" / f"{card['name']}.json"
+        c = json.loads(path.read_text())
+        c["metrics"] = card_metrics(doc, f"veil eval hide --images {' '.join(args.images)} --card")
+        path.write_text(json.dumps(c, indent=1) + "\n")
+    return 0
+
+
+def card_metrics(doc: dict, command: str) -> dict:
+    cells = doc["cells"]
+    return {"psnr": cells["none"]["psnr_stego"], "ssim": cells["none"]["ssim_stego"],
+            "success": cells["none"]["success"],
+            "success_by_attack": {k: round(v["success"], 4) for k, v in cells.items()},
+            "psnr_256": cells["none"]["by_size"]["256"].get("psnr_stego"),
+            "psnr_native": cells["none"]["by_size"]["native"].get("psnr_stego"),
+            "no_message_on_clean": (doc.get("false_positives") or {}).get("no_message_rate"),
+            "samples": doc["samples"], "images": doc["images"], "command": command}
+
