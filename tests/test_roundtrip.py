@@ -117,7 +117,7 @@ def test_api_rejects_bad_input(sample):
 def test_small_covers_go_to_the_small_cover_model():
     from veil.api import qr_model_for
 
-    assert qr_model_for(512).card["name"] == "qr_densenet.robust"       # the default
+    assert qr_model_for(512).card["name"] == "qr_densenet.default"      # the default
     assert qr_model_for(127).card["name"] == "qr_densenet.small"
     assert qr_model_for(127, "qr_densenet").card["name"] == "qr_densenet.small"
     assert qr_model_for(127, "qr_densenet.paper").card["name"] == "qr_densenet.paper"
@@ -126,14 +126,14 @@ def test_small_covers_go_to_the_small_cover_model():
 def test_reveal_tries_the_other_model_after_a_resize_across_the_boundary(tmp_path):
     from veil.api import _qr_candidates, reveal_qr_image
 
-    assert [m.card["name"] for m in _qr_candidates(120)][:2] == ["qr_densenet.small", "qr_densenet.robust"]
-    assert [m.card["name"] for m in _qr_candidates(300)][:2] == ["qr_densenet.robust", "qr_densenet.small"]
+    assert [m.card["name"] for m in _qr_candidates(120)][:2] == ["qr_densenet.small", "qr_densenet.default"]
+    assert [m.card["name"] for m in _qr_candidates(300)][:2] == ["qr_densenet.default", "qr_densenet.small"]
     # a named model is tried with its pair only; with none named, every other released QR model follows
     assert [m.card["name"] for m in _qr_candidates(300, "qr_densenet")] == ["qr_densenet.default", "qr_densenet.small"]
     assert len(list(_qr_candidates(300))) == len(MODELS)
     cover = photo_like(160, 160, seed=0)
-    stego = veil.hide_qr(cover, "crossed")            # hidden by the default (>= 128 px) ...
+    stego = veil.hide_qr(cover, "crossed", model="qr_densenet.robust")   # hidden by a >= 128 px model ...
     p = tmp_path / "s.png"
     stego.resize((120, 120), Image.BICUBIC).save(p)   # ... then shrunk under 128 px: the small model reads first
     assert reveal_qr_image(Image.open(p), "qr_densenet.small")[0] is None    # and fails on this one,
-    assert veil.reveal_qr(Image.open(p)) == "crossed"                        # so the default is tried next
+    assert veil.reveal_qr(Image.open(p)) == "crossed"                        # so the others are tried next

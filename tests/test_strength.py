@@ -62,3 +62,18 @@ def test_cli_prints_the_strength_and_warns_when_unverified(sample_path, tmp_path
     assert main(["qr", "hide", str(sample_path), "-t", "hi", "-o", str(out), "--verify", "resize:0.05"]) == 0
     err = capsys.readouterr().err
     assert "did NOT read back after resize:0.05" in err and "warning" in err
+
+
+def test_robust_model_verifies_by_default_and_a_fixed_strength_turns_it_off():
+    """qr_densenet.robust with no strength named picks each image's strength against its card's attacks; a
+    strength given is used as is."""
+    from .conftest import photo_like
+
+    cover = photo_like(200, 160, seed=4)
+    card = get_model("qr_densenet.robust").card
+    _, rep = hide_qr_report(cover, "by default", model="qr_densenet.robust")
+    assert rep.mode in ("verified", "unverified") and rep.attacks == card["verify_default"]
+    _, rep = hide_qr_report(cover, "fixed", model="qr_densenet.robust", strength=1)
+    assert rep.mode == "fixed" and rep.gain == 1.0
+    _, rep = hide_qr_report(cover, "quiet", model="qr_densenet")       # the default QR model has no default verify
+    assert rep.mode == "fixed"
