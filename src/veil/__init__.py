@@ -19,7 +19,8 @@ from .errors import CapacityError, InputError, RevealError, VeilError
 
 __version__ = "0.1.0"
 
-__all__ = ["hide", "reveal", "hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image", "load_model",
+__all__ = ["hide", "reveal", "hide_qr", "reveal_qr", "hide_image", "reveal_image", "attack_image", "analyze_image",
+           "load_model",
            "list_models", "read_qr_digits", "RevealError", "InputError", "CapacityError", "VeilError", "__version__"]
 
 

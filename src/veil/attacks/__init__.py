@@ -6,7 +6,8 @@ RGB NCHW. A strength is fixed (``JPEG(75)``) or a range sampled per call (``JPEG
 
 Text specs (recipes, ``veil eval qr --attacks``): ``jpeg:75``, ``jpeg:50-95``, ``djpeg:50-95`` (the
 differentiable approximation), ``blur:1``, ``resize:0.5``, ``resize:0.5:bicubic``, ``noise:2``
-(std on 0-255), ``crop:0.9`` (centre 90% resized back), ``rotate:2`` (degrees), ``brightness:0.9-1.1``, ``contrast:0.9-1.1``, ``saturation:0.8-1.2``, ``quantize``,
+(std on 0-255), ``crop:0.9`` (centre 90% resized back), ``rotate:2`` (degrees), ``brightness:0.9-1.1``,
+``contrast:0.9-1.1``, ``saturation:0.8-1.2``, ``quantize``,
 and chains joined by ``+`` (``blur:1+jpeg:75``).
 """
 from .base import Attack, Chain, Identity, RandomAttacks, straight_through

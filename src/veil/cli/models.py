@@ -16,6 +16,12 @@ def _fmt_metrics(m: dict) -> str:
                             ("psnr", "PSNR", "{:.1f} dB"), ("ssim", "SSIM", "{:.4f}")):
         if key in m:
             parts.append(f"{label} {fmt.format(m[key])}")
+    by_attack = m.get("success_by_attack") or {}
+    for spec in ("jpeg:50", "blur:1+jpeg:75", "crop:0.9"):
+        if spec in by_attack:
+            parts.append(f"after {spec} {by_attack[spec]:.1%}")
+    if m.get("no_message_on_clean") is not None:
+        parts.append(f"no message on clean {m['no_message_on_clean']:.2%}")
     if m.get("success_small") is not None:
         parts.append(f"ok@64-127px {m['success_small']:.1%}")
     image = [(k[6:], v) for k, v in m.items() if k.startswith("image_")]

@@ -1,4 +1,5 @@
-"""``veil bench hide`` / ``veil bench qr`` / ``veil bench image``: hide and reveal latency (median of several runs, in memory)
+"""``veil bench hide`` / ``veil bench qr`` / ``veil bench image``: hide and reveal latency (median of several runs,
+in memory)
 and peak memory at 256x256, 512x512, 1024x1024 and 1920x1080 (image hiding: 256x256 and 1024x1024).
 Each size runs in a fresh process so its peak RSS is its own.
 """
@@ -190,7 +191,8 @@ def run(args) -> int:
         row = json.loads(r.stdout.strip().splitlines()[-1])
         rows.append(row)
         png = f"   PNG save {row['png_save_s'] * 1000:7.1f} ms" if "png_save_s" in row else ""
-        print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms{png}   "
+        print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms"
+              f"{png}   "
               f"peak RSS {row['peak_rss_mb']:6.0f} MB")
     what = {"qr": "in-memory PIL -> PIL hide and PIL -> text reveal, median",
             "image": "in-memory PIL cover + PIL secret -> PIL stego hide, PIL -> PIL reveal, median",

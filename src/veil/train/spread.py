@@ -82,7 +82,8 @@ def train_spread(cfg: SpreadTrainConfig, out: Path, resume: bool = False, progre
         terms = {"loss": loss.detach(), "cover": c["cover"].detach(), "message": msg.detach()}
         record = {}
         if state["log_now"]:
-            record = {"loss": float(loss.detach()), "cover": float(c["cover"].detach()), "message": float(msg.detach()), "bit_err": err,
+            record = {"loss": float(loss.detach()), "cover": float(c["cover"].detach()),
+                      "message": float(msg.detach()), "bit_err": err,
                       "err_ema": state["err_ema"], "cover_weight": state["cover_weight"],
                       "psnr": psnr(o["stego"].detach(), cover), "ssim": float(c["ssim"]),
                       "attack": "|".join(names), "crop": covers.crop}
