@@ -1,10 +1,10 @@
 """Hide a message spread over the whole image, and read it back (the service behind ``veil hide`` /
 ``veil reveal``; tensors in the float [0,1] RGB NCHW convention).
 
-The payload codec (veil.payloads.message: framing, CRC, Reed-Solomon, keyed whitening) turns the message into
+The payload codec (veil.payloads.message: framing, CRC, BCH, keyed whitening) turns the message into
 the model's n bits; the model (veil.models.spread) carries them. Reading tries the image as it is, then, only
 when that finds nothing, a few inverse zooms and rotations (a crop resized back or a slight rotation moves the
-chip grid the decoder reads); the codec's CRC and RS checks decide, so every extra try costs time, never a
+chip grid the decoder reads); the codec's CRC and BCH checks decide, so every extra try costs time, never a
 wrong answer beyond the codec's false-positive rate per try.
 """
 from __future__ import annotations
