@@ -18,7 +18,7 @@ bytes at ECC M and 22 at ECC L):
     rs_hard    the same Reed-Solomon codec, errors-only
 Success = exactly the hidden message (frame) comes back; "wrong" counts a different one accepted (must stay 0).
 
-Needs reedsolo, which veil itself no longer depends on: pip install reedsolo.
+Needs reedsolo, which veil itself does not depend on: pip install reedsolo.
 Run: .venv/bin/python scripts/ecc_compare.py [--trials 1500] -> results/ecc_compare.json (about 3 minutes).
 """
 import argparse
