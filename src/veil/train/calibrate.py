@@ -48,14 +48,22 @@ def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.
         s = small if (i // 32) % 4 else large
         batches.append((s.sample(b), [random_code(rng, model.spec) for _ in range(b)]))
     base = float(model.strength)
-    results = {}
-    chosen = None
-    for g in grid:
+
+    def success(g: float) -> float:
         model.strength.fill_(base * g)
+        return sum(success_rate(model, c, k, chain[i % len(chain)]) * len(k) for i, (c, k) in enumerate(batches)) / n
+
+    return _calibrate(model, base, grid, success, target, n, seed, attacks, log)
+
+
+def _calibrate(model, base: float, grid, success, target: float, n: int, seed: int, attacks, log) -> dict:
+    """Walk ``grid`` up to the first gain whose ``success(gain)`` (seeded alike for every gain) reaches ``target``
+    (else the best one), set the model's strength to ``base`` x that gain, and report."""
+    results, chosen = {}, None
+    for g in grid:
         with torch.random.fork_rng():
             torch.manual_seed(seed)
-            ok = sum(success_rate(model, c, k, chain[i % len(chain)]) * len(k)
-                     for i, (c, k) in enumerate(batches)) / n
+            ok = success(g)
         results[g] = ok
         log(f"calibration: gain {g:.2f} -> {ok:.2%} of {n} training crops")
         if ok >= target:
@@ -89,7 +97,6 @@ def calibrate_spread(model, data: str | None, n: int = 192, target: float = 0.97
     """The spread model's gain: the smallest on ``grid`` at which ``target`` of random 16-character texts read
     back exactly after the ``attacks`` (cycled over batches of 16), on training crops of ``sizes`` px."""
     from ..attacks import parse_attack
-
     from ..payloads.message import capacity
     from ..payloads.qr import random_text
 
@@ -99,20 +106,9 @@ def calibrate_spread(model, data: str | None, n: int = 192, target: float = 0.97
     covers = CoverSampler(data, 256, 0.15, seed=seed, sizes=sizes)
     batches = [(covers.sample(min(16, n - i)), [random_text(rng, chars, chars) for _ in range(min(16, n - i))])
                for i in range(0, n, 16)]
-    base = float(model.strength)
-    results, chosen = {}, None
-    for g in grid:
-        with torch.random.fork_rng():
-            torch.manual_seed(seed)
-            ok = sum(spread_success(model, c, t, g, chain[i % len(chain)]) * len(t)
-                     for i, (c, t) in enumerate(batches)) / n
-        results[g] = ok
-        log(f"calibration: gain {g:.2f} -> {ok:.2%} of {n} training crops")
-        if ok >= target:
-            chosen = g
-            break
-    if chosen is None:
-        chosen = max(results, key=results.get)
-    model.strength.fill_(base * chosen)
-    return {"gain": chosen, "strength": float(model.strength), "success_by_gain": results, "samples": n,
-            "target": target, "attacks": list(attacks or [])}
+
+    def success(g: float) -> float:
+        return sum(spread_success(model, c, t, g, chain[i % len(chain)]) * len(t)
+                   for i, (c, t) in enumerate(batches)) / n
+
+    return _calibrate(model, float(model.strength), grid, success, target, n, seed, attacks, log)

@@ -14,9 +14,8 @@ from ..attacks.pixel import luma
 from ..data.covers import CoverSampler
 from ..losses import image_hiding_loss
 from ..metrics import psnr
-from ..registry import create_model
 from .config import ImageTrainConfig
-from .loop import init_weights, make_optimizer, run_loop
+from .loop import make_optimizer, run_loop, start_model
 
 
 def grey(x: torch.Tensor) -> torch.Tensor:
@@ -73,13 +72,7 @@ class SecretSampler:
 
 def train_image(cfg: ImageTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
     """Train (or resume) an image-hiding model. Writes ``out/last.pt`` and ``out/log.jsonl``."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    model = create_model(cfg.arch, **cfg.model)     # channels-last (the model's own choice): ~1.6x faster steps
-    if cfg.init_from and not (resume and (out / "last.pt").is_file()):
-        init_weights(model, cfg.init_from, None, log)
-        log(f"initialised from {cfg.init_from}")
+    model = start_model(cfg, out, resume, log)     # channels-last (the model's own choice): ~1.6x faster steps
     opt = make_optimizer(cfg, model.parameters())
     state = {"step": 0, "wall": 0.0}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)

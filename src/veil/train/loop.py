@@ -59,6 +59,21 @@ def init_weights(model, source: str, only: list[str] | None = None, log=print) -
         model.strength.fill_(1.0)
 
 
+def start_model(cfg, out: Path, resume: bool, log=print):
+    """The model a run trains: torch threads and seed from ``cfg``, ``cfg.arch`` built with ``cfg.model``, and
+    ``cfg.init_from`` loaded unless the run resumes from ``out/last.pt``."""
+    from ..registry import create_model
+
+    if cfg.threads:
+        torch.set_num_threads(cfg.threads)
+    torch.manual_seed(cfg.seed)
+    model = create_model(cfg.arch, **cfg.model)
+    if cfg.init_from and not (resume and (out / "last.pt").is_file()):
+        init_weights(model, cfg.init_from, getattr(cfg, "init_only", None), log)
+        log(f"initialised from {cfg.init_from}")
+    return model
+
+
 def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Callable[[dict], tuple[dict, dict]],
              resume: bool = False, progress: bool = True, log=print) -> dict:
     """Run ``step_fn`` until ``cfg.steps``; ``rngs`` maps names to objects with getstate/setstate (data

@@ -18,9 +18,8 @@ from ..data.covers import CoverSampler
 from ..losses import module_error, qr_hiding_loss
 from ..metrics import psnr
 from ..payloads.qr import random_code, render_matrix
-from ..registry import create_model
 from .config import QRTrainConfig
-from .loop import init_weights, make_optimizer, run_loop
+from .loop import make_optimizer, run_loop, start_model
 
 
 class QRPool:
@@ -44,13 +43,7 @@ class QRPool:
 def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
     """Train (or resume) a QR-hiding model; returns the final state dict summary. Writes ``out/last.pt``
     and ``out/log.jsonl``."""
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    model = create_model(cfg.arch, **cfg.model)
-    if cfg.init_from and not (resume and (out / "last.pt").is_file()):
-        init_weights(model, cfg.init_from, cfg.init_only, log)
-        log(f"initialised from {cfg.init_from}")
+    model = start_model(cfg, out, resume, log)
     opt = make_optimizer(cfg, model.parameters())
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "wall": 0.0}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)

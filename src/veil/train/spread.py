@@ -20,22 +20,15 @@ from ..data.covers import CoverSampler
 from ..imaging import quantize_8bit
 from ..losses import bit_error, cover_loss, message_loss
 from ..metrics import psnr
-from ..registry import create_model
 from .config import SpreadTrainConfig
-from .loop import init_weights, make_optimizer, run_loop
+from .loop import make_optimizer, run_loop, start_model
 
 
 def train_spread(cfg: SpreadTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
     """Train (or resume) a spread-message model; writes ``out/last.pt`` and ``out/log.jsonl``."""
     from ..attacks import parse_attack
 
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
-    torch.manual_seed(cfg.seed)
-    model = create_model(cfg.arch, **cfg.model)
-    if cfg.init_from and not (resume and (out / "last.pt").is_file()):
-        init_weights(model, cfg.init_from, cfg.init_only, log)
-        log(f"initialised from {cfg.init_from}")
+    model = start_model(cfg, out, resume, log)
     opt = make_optimizer(cfg, model.parameters())
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "attacks_on": not cfg.attacks,
              "wall": 0.0}
