@@ -94,7 +94,7 @@ class SpreadTrainConfig:
     log_every: int = 25
     ckpt_every: int = 100
     calibrate: bool = True
-    calib_samples: int = 192
+    calib_samples: int = 96        # texts per attack
     calib_target: float = 0.97
     calib_attacks: list[str] = field(default_factory=list)
     calib_sizes: list[int] = field(default_factory=list)
