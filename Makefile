@@ -126,7 +126,7 @@ eval-disguise: install
 
 bench: install
 	$(BIN)/veil bench hide
-	$(BIN)/veil bench qr
+	$(BIN)/veil bench qr --model qr_densenet.robust
 	$(BIN)/veil bench qr --model qr_densenet --out results/bench_qr_qr_densenet.default.json
 
 bench-analyze: install
