@@ -3,7 +3,8 @@ from __future__ import annotations
 
 import json
 import sys
-from pathlib import Path
+
+from .options import add_strength_arguments, stego_output
 
 
 def add_parser(sub) -> None:
@@ -17,10 +18,7 @@ def add_parser(sub) -> None:
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["M", "L"],
                    help="error correction: M (default) or L (more capacity, less margin)")
-    h.add_argument("--strength", default=None, help="multiple of the model's calibrated strength (default 1)")
-    h.add_argument("--verify", default=None, metavar="LIST",
-                   help="comma-separated attacks the stego must survive, e.g. jpeg:50,blur:1: picks the quietest "
-                        "strength after which the message reads back through each (checked before writing)")
+    add_strength_arguments(h, "multiple of the model's calibrated strength (default 1)", "message")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     h.set_defaults(func=hide)
 
@@ -71,15 +69,9 @@ def _describe(message: str | bytes) -> str:
 
 def hide(args) -> int:
     from ..api import hide_report
-    from ..errors import InputError
-    from ..imaging import check_output_path, load_image, save_image
+    from ..imaging import load_image, save_image
 
-    out = check_output_path(args.output, args.force)
-    if out.suffix.lower() not in (".png", ".bmp", ".tif", ".tiff", ".webp"):
-        raise InputError(f"write the stego image losslessly (.png), not '{out.suffix or out.name}': a JPEG re-save "
-                         "later is survived, but the first save decides the strength")
-    if Path(args.cover).resolve() == out.resolve():
-        raise InputError("the output would overwrite the cover image; choose another path")
+    out = stego_output(args.output, args.cover, args.force)
     message, passphrase = _message(args), _passphrase(args)
     cover = load_image(args.cover)
     stego, report = hide_report(cover, message, passphrase=passphrase, model=args.model, ecc=args.ecc,

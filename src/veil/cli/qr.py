@@ -2,7 +2,8 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
+
+from .options import add_strength_arguments, stego_output
 
 
 def add_parser(sub) -> None:
@@ -16,12 +17,9 @@ def add_parser(sub) -> None:
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["L", "M", "Q", "H"], help="QR error correction level")
-    h.add_argument("--strength", default=None,
-                   help="multiple of the model's calibrated residual strength (1.5 = louder, more margin); default: "
-                        "the model's own (qr_densenet.robust verifies each image, the others use 1)")
-    h.add_argument("--verify", default=None, metavar="LIST",
-                   help="comma-separated attacks the stego must survive, e.g. jpeg:50,blur:1,resize:0.5: picks the "
-                        "quietest strength after which the text reads back through each (checked before writing)")
+    add_strength_arguments(h, "multiple of the model's calibrated residual strength (1.5 = louder, more margin); "
+                              "default: the model's own (qr_densenet.robust verifies each image, the others use 1)",
+                           "text")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     h.set_defaults(func=hide)
 
@@ -35,14 +33,9 @@ def add_parser(sub) -> None:
 
 def hide(args) -> int:
     from ..api import hide_qr_report
-    from ..errors import InputError
-    from ..imaging import check_output_path, load_image, save_image
+    from ..imaging import load_image, save_image
 
-    out = check_output_path(args.output, args.force)
-    if out.suffix.lower() in (".jpg", ".jpeg"):
-        raise InputError("refusing to write the stego image as JPEG: lossy compression destroys the code; use .png")
-    if Path(args.cover).resolve() == out.resolve():
-        raise InputError("the output would overwrite the cover image; choose another path")
+    out = stego_output(args.output, args.cover, args.force)
     cover = load_image(args.cover)
     stego, report = hide_qr_report(cover, args.text, model=args.model, ecc=args.ecc, strength=args.strength,
                                    verify=args.verify)
