@@ -155,3 +155,14 @@ def test_api_bad_input():
     assert len(veil.hide(img, "x" * 22, ecc="L").tobytes()) > 0    # ECC L carries more
     with pytest.raises(veil.InputError):
         veil.hide("not an image", "x")
+
+
+def test_verified_hide_reads_back_after_the_named_attack(sample):
+    from veil.api import hide_report
+
+    stego, rep = hide_report(sample, "checked first", verify=["jpeg:40"])
+    assert rep.mode == "verified" and rep.attacks == ["jpeg:40"]
+    assert veil.reveal(jpeg(stego, 40)) == "checked first"
+    quiet, loud = veil.hide(sample, "volume", strength=0.5), veil.hide(sample, "volume", strength=2)
+    diff = [np.abs(np.asarray(s, np.int16) - np.asarray(sample, np.int16)).mean() for s in (quiet, loud)]
+    assert diff[1] > 2 * diff[0]
