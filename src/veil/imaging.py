@@ -53,21 +53,44 @@ def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
     return p
 
 
-def save_image(img: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
-    """Save losslessly unless the extension asks for JPEG; PNG is the default for stego images."""
+def write_atomic(path: str | os.PathLike, write, force: bool = False) -> Path:
+    """Write a file all at once or not at all: ``write(tmp_path)`` fills a temporary file in the target's folder,
+    which is flushed to disk and renamed over the target. On any error or interrupt the temporary file is removed
+    and the target is untouched; a target reached through a hard link is replaced, never rewritten in place (so
+    ``--force`` onto a link to the cover leaves the cover as it was). Two writers at once leave one whole file."""
+    import tempfile
+
     p = check_output_path(path, force)
-    ext = p.suffix.lower()
+    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part" + p.suffix)
+    os.close(fd)
     try:
-        if ext in (".jpg", ".jpeg"):
-            img.convert("RGB").save(p, quality=95)
-        elif ext in (".png", ".bmp", ".tif", ".tiff", ".webp"):
-            kwargs = {"lossless": True} if ext == ".webp" else {}
-            img.save(p, **kwargs)
-        else:
-            raise InputError(f"unsupported output format '{ext or p.name}': use .png")
+        write(tmp)
+        with open(tmp, "rb+") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, p)
     except OSError as e:
         raise InputError(f"cannot write {p}: {e}") from None
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
     return p
+
+
+def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
+    """:func:`write_atomic` of ``data``."""
+    return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data), force)
+
+
+def save_image(img: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
+    """Save losslessly unless the extension asks for JPEG (PNG is the default for stego images), atomically."""
+    ext = Path(path).suffix.lower()
+    if ext in (".jpg", ".jpeg"):
+        return write_atomic(path, lambda tmp: img.convert("RGB").save(tmp, format="JPEG", quality=95), force)
+    formats = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
+    if ext not in formats:
+        raise InputError(f"unsupported output format '{ext or Path(path).name}': use .png")
+    kwargs = {"lossless": True} if ext == ".webp" else {}
+    return write_atomic(path, lambda tmp: img.save(tmp, format=formats[ext], **kwargs), force)
 
 
 # ----------------------------------------------------------------------------- PIL <-> numpy

@@ -38,7 +38,7 @@ def run(args) -> int:
     from ..api import attack_image
     from ..attacks import parse_attack
     from ..errors import InputError
-    from ..imaging import check_output_path, jpeg_bytes, load_image, save_image
+    from ..imaging import check_output_path, jpeg_bytes, load_image, save_image, write_bytes_atomic
 
     steps = args.steps or []
     if not steps:
@@ -59,10 +59,7 @@ def run(args) -> int:
         if isinstance(q, tuple):
             raise InputError(f"the last --jpeg of a .jpg output needs one quality, got {last.split(':', 1)[1]}")
         before = attack_image(img, steps[:-1], seed=args.seed) if len(steps) > 1 else img
-        try:
-            out.write_bytes(jpeg_bytes(before, int(round(q))))
-        except OSError as e:
-            raise InputError(f"cannot write {out}: {e}") from None
+        write_bytes_atomic(out, jpeg_bytes(before, int(round(q))), force=args.force)
     else:
         save_image(attack_image(img, steps, seed=args.seed), out, force=args.force)
     print(f"applied {' then '.join(steps)} -> {out}", file=sys.stderr)

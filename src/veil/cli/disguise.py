@@ -84,12 +84,9 @@ def train(args) -> int:
     passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
     disguise, secret = load_image(args.disguise), load_image(args.secret)
     key, info = disguise_train(disguise, secret, cfg, passphrase=passphrase, progress=not args.quiet)
-    try:
-        out.write_bytes(key)
-    except OSError as e:
-        from ..errors import InputError
+    from ..imaging import write_bytes_atomic
 
-        raise InputError(f"cannot write {out}: {e}") from None
+    write_bytes_atomic(out, key, force=args.force)
     raw = cfg.size * cfg.size * (3 if cfg.color else 1)
     print(f"trained {cfg.steps} steps in {info['seconds']:.0f} s: the disguise image gives the secret back at "
           f"SSIM {info['ssim']:.3f} / PSNR {info['psnr']:.1f} dB; key {_mb(len(key))} "

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .options import add_strength_arguments, stego_output
+from .options import add_strength_arguments, describe_message, stego_output
 
 
 def add_parser(sub) -> None:
@@ -60,13 +60,6 @@ def _message(args) -> str | bytes:
         raise InputError(f"--hex takes hex digits (an even number of 0-9a-f), got {args.hex!r}") from None
 
 
-def _describe(message: str | bytes) -> str:
-    if isinstance(message, bytes):
-        return f"{len(message)} bytes"
-    n = len(message)
-    return f"{n} character{'s' if n != 1 else ''}"
-
-
 def hide(args) -> int:
     from ..api import hide_report
     from ..imaging import load_image, save_image
@@ -77,7 +70,8 @@ def hide(args) -> int:
     stego, report = hide_report(cover, message, passphrase=passphrase, model=args.model, ecc=args.ecc,
                                 strength=args.strength, verify=args.verify)
     save_image(stego, out, force=args.force)
-    print(f"hid {_describe(message)} in {out} ({stego.width}x{stego.height}); {report.describe()}", file=sys.stderr)
+    print(f"hid {describe_message(message)} in {out} ({stego.width}x{stego.height}); {report.describe()}",
+          file=sys.stderr)
     if report.mode == "unverified":
         print("veil: warning: the message may not survive those attacks on this image", file=sys.stderr)
     return 0

@@ -14,6 +14,13 @@ def add_strength_arguments(p, strength_help: str, payload: str) -> None:
                         f"quietest strength after which the {payload} reads back through each (checked before writing)")
 
 
+def describe_message(message: str | bytes) -> str:
+    """'1 character', '12 characters', '4 bytes'."""
+    n = len(message)
+    unit = "byte" if isinstance(message, bytes) else "character"
+    return f"{n} {unit}{'s' if n != 1 else ''}"
+
+
 def stego_output(output: str, cover: str, force: bool) -> Path:
     """The stego file's path, checked before any work: not existing (unless ``force``), a lossless format, and
     not the cover itself."""

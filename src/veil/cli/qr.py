@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
-from .options import add_strength_arguments, stego_output
+from .options import add_strength_arguments, describe_message, stego_output
 
 
 def add_parser(sub) -> None:
@@ -40,7 +41,7 @@ def hide(args) -> int:
     stego, report = hide_qr_report(cover, args.text, model=args.model, ecc=args.ecc, strength=args.strength,
                                    verify=args.verify)
     save_image(stego, out, force=args.force)
-    print(f"hid {len(args.text)} characters in {out} ({stego.width}x{stego.height}); {report.describe()}",
+    print(f"hid {describe_message(args.text)} in {out} ({stego.width}x{stego.height}); {report.describe()}",
           file=sys.stderr)
     if report.mode == "unverified":
         print("veil: warning: the hidden text may not survive those attacks on this image", file=sys.stderr)
@@ -52,7 +53,11 @@ def reveal(args) -> int:
     from ..imaging import check_output_path, load_image, save_image
 
     if args.qr_out:
+        from ..errors import InputError
+
         check_output_path(args.qr_out, args.force)
+        if Path(args.qr_out).resolve() == Path(args.stego).resolve():
+            raise InputError("--qr-out would overwrite the stego image; choose another path")
     img = load_image(args.stego)
     text, qr = reveal_qr_image(img, model=args.model)
     if args.qr_out:

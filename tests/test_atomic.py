@@ -1,0 +1,61 @@
+"""Files veil writes appear whole or not at all, and never rewrite what the user gave in place."""
+import os
+
+import pytest
+from PIL import Image
+
+from veil.cli.main import main
+from veil.errors import InputError
+from veil.imaging import save_image, write_atomic
+
+
+def test_force_through_a_hard_link_leaves_the_cover_alone(sample_path, tmp_path, capsys):
+    cover = tmp_path / "cover.png"
+    cover.write_bytes(sample_path.read_bytes())
+    os.link(cover, tmp_path / "out.png")
+    before = cover.read_bytes()
+    assert main(["hide", str(cover), "-t", "linked", "-o", str(tmp_path / "out.png"), "--force"]) == 0
+    assert cover.read_bytes() == before                       # the link was replaced, not written through
+    assert (tmp_path / "out.png").read_bytes() != before
+
+
+def test_a_failed_write_leaves_no_file_and_no_temporary(tmp_path):
+    def boom(tmp):
+        with open(tmp, "wb") as f:
+            f.write(b"half a file")
+        raise OSError("disk full")
+
+    with pytest.raises(InputError, match="disk full"):
+        write_atomic(tmp_path / "out.png", boom)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_an_interrupt_leaves_the_old_file_whole(tmp_path):
+    out = tmp_path / "out.png"
+    Image.new("RGB", (8, 8), (1, 2, 3)).save(out)
+    before = out.read_bytes()
+
+    def interrupted(tmp):
+        Image.new("RGB", (8, 8)).save(tmp, format="PNG")
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(out, interrupted, force=True)
+    assert out.read_bytes() == before and sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]
+
+
+def test_save_image_writes_a_readable_file_and_refuses_to_clobber(tmp_path):
+    p = save_image(Image.new("RGB", (9, 7), (10, 20, 30)), tmp_path / "x.png")
+    assert Image.open(p).size == (9, 7)
+    with pytest.raises(InputError, match="exists"):
+        save_image(Image.new("RGB", (9, 7)), p)
+
+
+def test_qr_out_may_not_overwrite_the_stego(sample_path, tmp_path, capsys):
+    stego = tmp_path / "s.png"
+    assert main(["qr", "hide", str(sample_path), "-t", "x", "-o", str(stego)]) == 0
+    err = capsys.readouterr().err
+    assert "hid 1 character in" in err
+    before = stego.read_bytes()
+    assert main(["qr", "reveal", str(stego), "--qr-out", str(stego), "--force"]) == 2
+    assert "overwrite the stego" in capsys.readouterr().err and stego.read_bytes() == before
