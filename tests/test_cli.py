@@ -96,3 +96,15 @@ def test_python_dash_m_and_console_script(sample_path, tmp_path):
     r = subprocess.run([sys.executable, "-m", "veil", "qr", "reveal", str(stego)], capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout == "via -m\n"
     assert "Traceback" not in r.stderr
+
+
+@pytest.mark.parametrize("route", ["qr", "spread"])
+def test_non_ascii_texts_come_back_exactly_through_the_shipped_weights(route, sample_path, tmp_path, capsys):
+    for i, text in enumerate(["25°C ±2 ©2024", "¡Hola! ÄÖÜ", "5 µg a\x1bb", "日本 😀"]):   # <= 16 bytes
+        out = tmp_path / f"s{i}.png"
+        hide = ["qr", "hide"] if route == "qr" else ["hide"]
+        reveal = ["qr", "reveal"] if route == "qr" else ["reveal"]
+        code, _, err = run(capsys, *hide, str(sample_path), "-t", text, "-o", str(out))
+        assert code == 0, err
+        code, stdout, _ = run(capsys, *reveal, str(out))
+        assert code == 0 and stdout == text + "\n"

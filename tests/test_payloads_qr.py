@@ -3,9 +3,11 @@ import random
 import numpy as np
 import pytest
 import segno
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from veil.errors import CapacityError, InputError
-from veil.payloads.qr import (BYTE_CAPACITY, QRSpec, decode_qr_image, encode_text, function_patterns,
+from veil.payloads.qr import (BYTE_CAPACITY, QRSpec, clean_code_image, decode_qr_image, encode_text, function_patterns,
                               pixel_to_module, random_code, read_from_probabilities, render_matrix,
                               sampling_matrix)
 
@@ -119,3 +121,25 @@ def test_reader_returns_none_on_garbage():
 
 def test_segno_agrees_on_version_choice():
     assert encode_text("A" * 10, "M").version == segno.make_qr("A" * 10, error="m").version
+
+
+SPEC4 = QRSpec(max_version=4, border=2)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.text(min_size=1, max_size=40))
+def test_any_unicode_text_round_trips_byte_exact_through_the_real_reader(text):
+    """Texts with accents, symbols, control characters, CJK or emoji come back exactly as written (UTF-8 behind
+    an ECI marker), or are refused as too long; never a different text."""
+    try:
+        code = encode_text(text, "M", SPEC4)
+    except CapacityError:
+        assert len(text.encode("utf-8")) > BYTE_CAPACITY["M"][3] - 2     # the ECI marker costs 12 bits
+        return
+    assert decode_qr_image(clean_code_image(code.matrix)) == text
+
+
+@pytest.mark.parametrize("text", ["25°C ±2 © 2024", "90°", "¡Hola!", "5 µg", "ÄÖÜ", "àé", "a\x00b\x1bc", "日本語",
+                                  "😀 ok"])
+def test_everyday_non_ascii_texts_come_back_exactly(text):
+    assert decode_qr_image(clean_code_image(encode_text(text, "M", SPEC4).matrix)) == text

@@ -66,7 +66,10 @@ def _ecc(ecc: str) -> str:
 def encode_text(text: str, ecc: str = "M", spec: QRSpec = QRSpec()) -> QRCode:
     """Make the smallest QR code (version <= spec.max_version) holding ``text`` at level ``ecc``.
 
-    segno raises the ECC level for free when the chosen version has room left.
+    segno raises the ECC level for free when the chosen version has room left. An ASCII text keeps segno's
+    compact modes (numeric, alphanumeric, byte); any other text is written as UTF-8 in byte mode behind an ECI
+    marker, so that a reader decodes it as it was written (without the marker, QR readers guess Latin-1 or
+    Shift_JIS and return another text).
     """
     import segno
 
@@ -74,7 +77,8 @@ def encode_text(text: str, ecc: str = "M", spec: QRSpec = QRSpec()) -> QRCode:
     if not isinstance(text, str) or text == "":
         raise InputError("the text to hide is empty")
     try:
-        qr = segno.make_qr(text, error=ecc.lower(), boost_error=True)
+        utf8 = {} if text.isascii() else {"encoding": "utf-8", "eci": True}
+        qr = segno.make_qr(text, error=ecc.lower(), boost_error=True, **utf8)
     except segno.DataOverflowError:
         qr = None
     except ValueError as e:
@@ -156,7 +160,9 @@ def function_patterns(version: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def decode_qr_image(img: np.ndarray) -> str | None:
-    """Read a QR code from a greyscale uint8 or [0,1] float image with zxing-cpp; None if none."""
+    """Read a QR code from a greyscale uint8 or [0,1] float image with zxing-cpp; None if none. The text is the
+    code's raw bytes decoded as strict UTF-8 (what :func:`encode_text` writes; ASCII is UTF-8): a code whose bytes
+    are not UTF-8 gives None, never a guessed text."""
     import zxingcpp
 
     a = np.asarray(img)
@@ -168,7 +174,10 @@ def decode_qr_image(img: np.ndarray) -> str | None:
         return None
     for r in res:
         if r.valid if hasattr(r, "valid") else True:
-            return r.text
+            try:
+                return bytes(r.bytes).decode("utf-8")
+            except UnicodeDecodeError:
+                continue
     return None
 
 
