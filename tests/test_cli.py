@@ -108,3 +108,20 @@ def test_non_ascii_texts_come_back_exactly_through_the_shipped_weights(route, sa
         assert code == 0, err
         code, stdout, _ = run(capsys, *reveal, str(out))
         assert code == 0 and stdout == text + "\n"
+
+
+def test_an_unexpected_exception_is_one_line_and_exit_3_never_1(monkeypatch, sample_path, capsys):
+    import veil.api
+
+    def broken(*a, **k):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(veil.api, "reveal_report", broken)
+    code, stdout, err = run(capsys, "reveal", str(sample_path))
+    assert code == 3 and stdout == ""
+    assert err.strip() == "veil: internal error, please report: RuntimeError: boom"
+
+
+def test_a_file_name_over_255_bytes_is_bad_input(tmp_path, capsys):
+    code, stdout, err = run(capsys, "reveal", str(tmp_path / ("a" * 300 + ".png")))
+    assert code == 2 and stdout == "" and err.startswith("veil: error:") and len(err.strip().splitlines()) == 1

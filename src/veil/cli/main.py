@@ -1,7 +1,8 @@
 """``veil`` / ``python -m veil``: the command-line entry point.
 
-Every command returns an exit code: 0 success, 1 nothing could be revealed, 2 bad input.
-Errors are one line on stderr, never a traceback.
+Every command returns an exit code: 0 success, 1 nothing could be revealed, 2 bad input, 3 an internal error
+(a bug: please report it). Errors are one line on stderr, never a traceback, so a crash never reads as "nothing
+found".
 """
 from __future__ import annotations
 
@@ -42,6 +43,12 @@ def main(argv: list[str] | None = None) -> int:
     except MemoryError:
         print("veil: error: out of memory (try a smaller image)", file=sys.stderr)
         return 2
+    except OSError as e:         # a file or folder the user named: missing permission, name too long, disk full
+        print(f"veil: error: {e}", file=sys.stderr)
+        return 2
+    except Exception as e:       # anything else is veil's fault
+        print(f"veil: internal error, please report: {type(e).__name__}: {e}", file=sys.stderr)
+        return 3
 
 
 if __name__ == "__main__":
