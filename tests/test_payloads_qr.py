@@ -143,3 +143,11 @@ def test_any_unicode_text_round_trips_byte_exact_through_the_real_reader(text):
                                   "😀 ok"])
 def test_everyday_non_ascii_texts_come_back_exactly(text):
     assert decode_qr_image(clean_code_image(encode_text(text, "M", SPEC4).matrix)) == text
+
+
+def test_wrong_type_and_capacity_messages_say_what_is_wrong():
+    with pytest.raises(InputError, match="must be str, got bytes"):
+        encode_text(b"abc", "M", SPEC4)
+    with pytest.raises(CapacityError) as e:
+        encode_text("x" * 200, "L", SPEC4)
+    assert str(e.value).count("ECC L") == 1

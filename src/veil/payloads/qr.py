@@ -74,7 +74,9 @@ def encode_text(text: str, ecc: str = "M", spec: QRSpec = QRSpec()) -> QRCode:
     import segno
 
     ecc = _ecc(ecc)
-    if not isinstance(text, str) or text == "":
+    if not isinstance(text, str):
+        raise InputError(f"the text to hide must be str, got {type(text).__name__} (veil.hide takes bytes)")
+    if text == "":
         raise InputError("the text to hide is empty")
     try:
         utf8 = {} if text.isascii() else {"encoding": "utf-8", "eci": True}
@@ -87,8 +89,8 @@ def encode_text(text: str, ecc: str = "M", spec: QRSpec = QRSpec()) -> QRCode:
         n = len(text.encode("utf-8"))
         raise CapacityError(
             f"text too long: {len(text)} characters ({n} bytes); this model carries QR versions 1-"
-            f"{spec.max_version}, at most {spec.capacity(ecc)} bytes at ECC {ecc} "
-            f"({spec.capacity('L')} at ECC L)")
+            f"{spec.max_version}, at most {spec.capacity(ecc)} bytes at ECC {ecc}"
+            + ("" if ecc == "L" else f" ({spec.capacity('L')} at ECC L)"))
     m = np.array(qr.matrix, dtype=np.uint8) > 0
     return QRCode(text=text, version=int(qr.version), ecc=str(qr.error).upper(), matrix=m)
 
