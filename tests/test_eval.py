@@ -1,5 +1,7 @@
-"""`veil eval qr`, `veil bench qr` and `veil demo` through the real entry point, at small size."""
+"""`veil eval qr`, `veil eval hide`, `veil bench qr` and `veil demo` through the real entry point, at small size."""
 import json
+
+from PIL import Image
 
 from veil.cli.main import main
 
@@ -68,3 +70,18 @@ def test_robustness_bad_attack_is_exit_2(tmp_path, capsys):
     photo_like(300, 260).save(imgs / "p.png")
     assert main(["eval", "qr", "--images", str(imgs), "--attacks", "gzip:9", "--out", str(tmp_path / "r.json")]) == 2
     assert "unknown attack" in capsys.readouterr().err
+
+
+def test_eval_hide_writes_the_matrix_false_positives_plot_and_figure(tmp_path, sample_path, capsys):
+    imgs = tmp_path / "imgs"
+    imgs.mkdir()
+    Image.open(sample_path).convert("RGB").resize((300, 260)).save(imgs / "p.png")
+    out = tmp_path / "hide.json"
+    assert main(["eval", "hide", "--images", str(imgs), "--attacks", "jpeg:75", "crop:0.9", "--crops", "1",
+                 "--native", "1", "--clean", "5", "--out", str(out)]) == 0
+    res = json.loads(out.read_text())
+    assert set(res["cells"]) == {"none", "jpeg:75", "crop:0.9"} and res["samples"] == 2
+    assert res["cells"]["none"]["success"] == 1.0 and 0 <= res["cells"]["none"]["bit_error"] < 0.05
+    assert res["cells"]["crop:0.9"]["bit_error"] > res["cells"]["none"]["bit_error"]   # the grid moved
+    assert res["false_positives"]["n"] == 5 and res["false_positives"]["messages_found"] == 0
+    assert out.with_suffix(".png").is_file() and (tmp_path / "hide_figure.png").is_file()

@@ -25,8 +25,10 @@ GEOMETRY_SEARCH = ((1 / 0.9, 0.0), (1 / 0.95, 0.0), (1 / 0.85, 0.0), (1 / 0.8, 0
 
 @dataclass(frozen=True)
 class Reading:
-    """What one reveal found: the decoded payload (or None) and the geometry it was read under."""
+    """What one reveal found: the decoded payload (or None), the geometry it was read under, and the bit
+    probabilities of the plain read ([n]; the raw bits before error correction)."""
     decoded: Decoded | None
+    probs: np.ndarray
     scale: float = 1.0
     degrees: float = 0.0
     tries: int = 1
@@ -51,13 +53,14 @@ def read_probs(stego: torch.Tensor, model) -> np.ndarray:
 def reveal_tensor(stego: torch.Tensor, model, passphrase: str | None = None, search: bool = True) -> Reading:
     """Read the message in one image ``stego`` [1,3,H,W]; with ``search``, undo a few crops and rotations when
     the plain read finds nothing."""
-    got = decode_message(read_probs(stego, model)[0], passphrase)
-    if got is not None or not search:
-        return Reading(got)
-    # The decoder works at the processing size: undo the geometry there, on a copy shrunk once.
+    # The decoder works at the processing size: shrink once, read, and undo any geometry there.
     small = model.processing_view(stego)
+    probs = read_probs(small, model)[0]
+    got = decode_message(probs, passphrase)
+    if got is not None or not search:
+        return Reading(got, probs)
     for tries, (scale, degrees) in enumerate(GEOMETRY_SEARCH, start=2):
         got = decode_message(read_probs(affine(small, scale, degrees), model)[0], passphrase)
         if got is not None:
-            return Reading(got, scale, degrees, tries)
-    return Reading(None, tries=1 + len(GEOMETRY_SEARCH))
+            return Reading(got, probs, scale, degrees, tries)
+    return Reading(None, probs, tries=1 + len(GEOMETRY_SEARCH))

@@ -60,17 +60,6 @@ def _table(rows: dict[str, list[dict]]) -> dict:
             for spec, rs in rows.items()}
 
 
-def attack_cells(matrix: dict[str, list[str]]):
-    """{spec: attack chain ending in 8-bit rounding}, "none" first."""
-    from ..attacks import Chain, Quantize8bit, parse_attack
-
-    cells = {"none": Chain(Quantize8bit())}
-    for specs in matrix.values():
-        for spec in specs:
-            cells[spec] = Chain(parse_attack(spec), Quantize8bit())
-    return cells
-
-
 class Veil:
     """veil's spread route as a method under test: hide through the public API, PNG file, reveal."""
 
@@ -92,11 +81,11 @@ class Veil:
 
     def reveal(self, x, text: str, sent: np.ndarray) -> tuple[bool, float]:
         """(exact text back, raw bit error before correction)."""
-        from ..hiding import read_probs, reveal_tensor
+        from ..hiding import reveal_tensor
 
-        got = reveal_tensor(x, self.model).decoded
-        ber = float(((read_probs(x, self.model)[0] > 0.5) != sent).mean())
-        return got is not None and got.message == text, ber
+        reading = reveal_tensor(x, self.model)
+        got = reading.decoded
+        return got is not None and got.message == text, float(((reading.probs > 0.5) != sent).mean())
 
 
 class Peer:
@@ -153,6 +142,7 @@ def evaluate(methods: list, folders: list[str], matrix: dict[str, list[str]], cr
     from ..metrics import psnr, ssim
     from ..payloads.qr import random_text
     from .qr import _covers
+    from .robust import attack_cells
 
     cells = attack_cells(matrix)
     rng = random.Random(seed)
@@ -186,7 +176,7 @@ def evaluate(methods: list, folders: list[str], matrix: dict[str, list[str]], cr
 
 
 def false_positives(model, folders: list[str], n: int, seed: int, log=print) -> dict:
-    """Reveal on ``n`` clean crops (random square crops of 64-512 px and random aspect crops, no message): how
+    """Reveal on ``n`` clean crops (no message; each side 64-768 px, half of those over 128 px then halved): how
     many give a message. The geometry search runs as in any reveal."""
     from ..data.covers import list_images
     from ..hiding import reveal_tensor

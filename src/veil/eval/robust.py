@@ -37,6 +37,15 @@ def parse_matrix(items: list[str]) -> dict[str, list[str]]:
     return out
 
 
+def attack_cells(matrix: dict[str, list[str]]) -> dict:
+    """{spec: the attack chain ending in 8-bit rounding}, "none" (rounding alone) first."""
+    cells = {"none": Chain(Quantize8bit())}
+    for specs in matrix.values():
+        for spec in specs:
+            cells[spec] = Chain(parse_attack(spec), Quantize8bit())
+    return cells
+
+
 def _cell(rows: list[dict]) -> dict:
     if not rows:
         return {"n": 0}
@@ -59,10 +68,7 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     from .qr import _covers, module_accuracy, stego_through_png
 
     model = get_model(model_name)
-    cells = {"none": Chain(Quantize8bit())}
-    for specs in matrix.values():
-        for spec in specs:
-            cells[spec] = Chain(parse_attack(spec), Quantize8bit())
+    cells = attack_cells(matrix)
     rng = random.Random(seed)
     rows: dict[str, list[dict]] = {k: [] for k in cells}
     t0 = time.time()
