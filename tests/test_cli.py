@@ -85,7 +85,8 @@ def test_models_lists_released_weights(capsys):
 
 def test_usage_error_is_exit_2(capsys):
     code, _, err = run(capsys, "qr", "hide")
-    assert code == 2 and "usage" in err
+    assert code == 2 and err.count("\n") == 1
+    assert err.startswith("veil qr hide: error: the following arguments are required") and "--help" in err
 
 
 def test_python_dash_m_and_console_script(sample_path, tmp_path):

@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import CapacityError, InputError, RevealError
-from .imaging import MIN_SIDE, check_size, pil_to_tensor, split_alpha, tensor_to_pil
+from .imaging import MIN_SIDE, check_size, decode, pil_to_tensor, split_alpha, tensor_to_pil
 from .payloads.qr import QRCode, encode_text, read_from_probabilities, render_matrix
 
 
@@ -96,16 +96,26 @@ def reveal_qr_tensor(stego, model) -> list[tuple[str | None, np.ndarray]]:
 # ----------------------------------------------------------------------------- PIL level
 
 def _check_image(image, what: str, min_side: int = MIN_SIDE) -> Image.Image:
+    """``image`` decoded (its pixel count checked from the header first; a damaged file is InputError), upright by
+    its EXIF orientation as in the CLI, and of a size veil serves."""
     if not isinstance(image, Image.Image):
         raise InputError(f"{what} must be a PIL image, got {type(image).__name__}")
+    image = decode(image, what)
     check_size(image, min_side=min_side, what=what)
     return image
 
 
+def _like_cover(stego: Image.Image, cover: Image.Image) -> Image.Image:
+    """The stego carries the cover's colour profile, so colour-managed viewers show both alike."""
+    if cover.info.get("icc_profile"):
+        stego.info["icc_profile"] = cover.info["icc_profile"]
+    return stego
+
+
 def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc: str = "M",
-                   strength: float | None = None, verify: list[str] | None = None):
+                   strength: float | None = None, verify: list[str] | None = None, check: bool = True):
     """:func:`hide_qr`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
-    from .strength import StrengthReport, choose_gain
+    from .strength import StrengthReport, check_reads_back, choose_gain
 
     image = _check_image(image, "cover")
     asked = get_model(model, "qr")
@@ -121,14 +131,18 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
         raise
     rgb, alpha = split_alpha(image)
     cover = pil_to_tensor(rgb)
+
+    def reads(x):
+        return reveal_qr_tensor(x, m)[0][0] == code.text
+
     if attacks:
         qr = qr_tensor([code], m)
-        stego, report = choose_gain(lambda g: m.embed(cover, qr, gain=g),
-                                    lambda x: reveal_qr_tensor(x, m)[0][0] == code.text, attacks)
+        stego, report = choose_gain(lambda g: m.embed(cover, qr, gain=g), reads, attacks)
     else:
         report = StrengthReport(gain, "fixed")
         stego = hide_qr_tensor(cover, [code], m, gain=gain)
-    return tensor_to_pil(stego, alpha), report
+    check_reads_back(stego, reads, report, check, "text")
+    return _like_cover(tensor_to_pil(stego, alpha), image), report
 
 
 def check_hiding_options(strength, verify, model=None) -> tuple[float, list[str]]:
@@ -161,6 +175,8 @@ def _check_verify(verify) -> list[str]:
 
     if verify is None:
         return []
+    if not isinstance(verify, (str, list, tuple)) or not all(isinstance(a, str) for a in verify):
+        raise InputError(f"verify must be attack specs (a list of str, or one comma-separated str), got {verify!r}")
     items = verify.split(",") if isinstance(verify, str) else list(verify)
     items = [str(a).strip() for a in items if str(a).strip()]
     for a in items:
@@ -172,7 +188,7 @@ def _check_verify(verify) -> list[str]:
 
 
 def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = "M", strength: float | None = None,
-            verify: list[str] | None = None) -> Image.Image:
+            verify: list[str] | None = None, check: bool = True) -> Image.Image:
     """Hide ``text`` in ``image`` as an invisible QR code; returns an 8-bit RGB (RGBA if the cover had
     alpha) image of the cover's size. Save it losslessly (PNG).
 
@@ -180,8 +196,13 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
     ``verify`` (attack specs, e.g. ["jpeg:50", "blur:1"]) instead picks, for this image, the quietest
     strength after which the text still reads back through each of those attacks (veil.strength). Neither
     given: the model's default (qr_densenet.robust verifies against the attacks its card lists, every other
-    model uses its calibrated strength)."""
-    return hide_qr_report(image, text, model, ecc, strength, verify)[0]
+    model uses its calibrated strength).
+
+    The stego, rounded to 8 bits as it will be saved, is read back before it is returned: when the text does
+    not come back (a strength far too low), InputError, unless ``check`` is False.
+    The EXIF orientation of ``image`` is applied first (the stego is upright), and its colour profile is kept in
+    the stego's ``info`` (saved with it)."""
+    return hide_qr_report(image, text, model, ecc, strength, verify, check)[0]
 
 
 def reveal_qr_image(image: Image.Image, model: str | None = None) -> tuple[str | None, Image.Image]:
@@ -224,7 +245,7 @@ def attack_image(image: Image.Image, attacks: list[str], seed: int = 0) -> Image
         torch.manual_seed(seed)
         with torch.no_grad():
             out = chain(pil_to_tensor(rgb))
-    return tensor_to_pil(out, alpha)
+    return _like_cover(tensor_to_pil(out, alpha), image)
 
 
 # ----------------------------------------------------------------------------- a message spread over the image
@@ -244,10 +265,10 @@ def _check_passphrase(passphrase) -> str | None:
 
 
 def hide_report(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
-                strength: float | None = None, verify: list[str] | None = None):
+                strength: float | None = None, verify: list[str] | None = None, check: bool = True):
     """:func:`hide`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
     from .hiding import hide_tensor, message_bits, reveal_tensor
-    from .strength import StrengthReport, choose_gain
+    from .strength import StrengthReport, check_reads_back, choose_gain
 
     image = _check_image(image, "cover")
     message, passphrase = _check_message(message), _check_passphrase(passphrase)
@@ -256,28 +277,31 @@ def hide_report(image: Image.Image, message, *, passphrase: str | None = None, m
     bits = message_bits(message, m, ecc, passphrase)     # capacity and text errors before any pixel work
     rgb, alpha = split_alpha(image)
     cover = pil_to_tensor(rgb)
-    if attacks:
-        def reads(x):
-            got = reveal_tensor(x, m, passphrase).decoded
-            return got is not None and got.message == message
 
+    def reads(x):
+        got = reveal_tensor(x, m, passphrase).decoded
+        return got is not None and got.message == message
+
+    if attacks:
         stego, report = choose_gain(lambda g: hide_tensor(cover, bits, m, gain=g), reads, attacks)
     else:
         report = StrengthReport(gain, "fixed")
         stego = hide_tensor(cover, bits, m, gain=gain)
-    return tensor_to_pil(stego, alpha), report
+    check_reads_back(stego, reads, report, check)
+    return _like_cover(tensor_to_pil(stego, alpha), image), report
 
 
 def hide(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
-         strength: float | None = None, verify: list[str] | None = None) -> Image.Image:
+         strength: float | None = None, verify: list[str] | None = None, check: bool = True) -> Image.Image:
     """Hide ``message`` (str: a text, UTF-8; bytes: raw bytes such as an ID) spread over the whole of ``image``;
     returns an 8-bit RGB (RGBA if the cover had alpha) image of the cover's size. Save it as PNG: the message
     survives a later JPEG re-save, resizing or blur, but the first save should be lossless.
 
     ``passphrase`` keys the payload: without it the message neither reads nor verifies. ``ecc`` "M" (default)
-    or "L" (more capacity, less margin). ``strength`` / ``verify`` as in :func:`hide_qr`."""
+    or "L" (more capacity, less margin). ``strength``, ``verify``, ``check``, orientation and colour profile as in
+    :func:`hide_qr`."""
     return hide_report(image, message, passphrase=passphrase, model=model, ecc=ecc, strength=strength,
-                       verify=verify)[0]
+                       verify=verify, check=check)[0]
 
 
 def reveal_report(image: Image.Image, *, passphrase: str | None = None, model=None):
@@ -351,7 +375,7 @@ def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "ste
     s = pil_to_tensor(fitted.convert("RGB"))
     if m.secret_channels == 1:
         s = s[:, :1]
-    return tensor_to_pil(m.embed(pil_to_tensor(rgb), s), alpha)
+    return _like_cover(tensor_to_pil(m.embed(pil_to_tensor(rgb), s), alpha), cover)
 
 
 def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[int, int] | None = None,

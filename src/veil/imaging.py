@@ -5,7 +5,10 @@ private to a model. Resizing is done here too, so training and inference resize 
 """
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -15,30 +18,91 @@ from .errors import InputError
 
 MIN_SIDE = 64          # smallest cover side veil accepts
 MAX_SIDE = 8192        # largest cover side veil accepts (memory guard)
+MAX_PIXELS = 100_000_000   # largest image veil decodes, checked from the header (`--max-pixels`, :func:`pixel_limit`)
 
-Image.MAX_IMAGE_PIXELS = MAX_SIDE * MAX_SIDE
+ORIENTATION = 0x0112   # the EXIF orientation tag
+
+_max_pixels = contextvars.ContextVar("veil_max_pixels", default=MAX_PIXELS)
+
+
+# ----------------------------------------------------------------------------- limits and orientation
+
+@contextlib.contextmanager
+def pixel_limit(n: int):
+    """Within the block, images over ``n`` pixels are refused before they are decoded (default :data:`MAX_PIXELS`).
+    Pillow's own decompression-bomb limit, a process-wide setting, is left alone."""
+    token = _max_pixels.set(int(n))
+    try:
+        yield
+    finally:
+        _max_pixels.reset(token)
+
+
+def check_pixels(size: tuple[int, int], what: str = "image") -> None:
+    """InputError when an image of ``size`` (w, h), known from its header, is over the pixel limit."""
+    w, h = size
+    limit = _max_pixels.get()
+    if w * h > limit:
+        raise InputError(f"{what} is too large to decode: {w}x{h} = {w * h / 1e6:.1f} Mpx, the limit is "
+                         f"{limit / 1e6:g} Mpx (--max-pixels)")
+
+
+def decode(img: Image.Image, what: str = "image") -> Image.Image:
+    """Decode a lazily opened PIL image after checking its pixel count from the header, and turn it upright by its
+    EXIF orientation (the image veil works on is always the one a viewer shows). A damaged file is InputError."""
+    check_pixels(img.size, what)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            img.load()
+            turned = img.getexif().get(ORIENTATION, 1) not in (None, 1)
+            return ImageOps.exif_transpose(img) if turned else img
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
+        raise InputError(f"cannot read {what}: {e}") from None
 
 
 # ----------------------------------------------------------------------------- files
 
 def load_image(path: str | os.PathLike) -> Image.Image:
-    """Open an image file fully (so corrupt files fail here) and apply its EXIF rotation."""
+    """Open an image file fully (so corrupt files fail here, and files over the pixel limit before any decoding)
+    and apply its EXIF rotation."""
     p = Path(path)
     if not p.exists():
         raise InputError(f"no such file: {p}")
     if p.is_dir():
         raise InputError(f"is a directory, not an image: {p}")
     try:
-        with Image.open(p) as im:
-            im.load()
-            img = ImageOps.exif_transpose(im)
-            if img is im:
-                img = im.copy()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            im = Image.open(p)
     except UnidentifiedImageError:
         raise InputError(f"not an image file: {p}") from None
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as e:
         raise InputError(f"cannot read image {p}: {e}") from None
+    try:
+        img = decode(im, f"image {p}")
+        if img is im and getattr(im, "n_frames", 1) > 1:     # a multi-frame file keeps its file open: copy frame 1
+            img = im.copy()
+    except BaseException:
+        im.close()
+        raise
+    if img is not im:
+        im.close()
     return img
+
+
+def metadata(img: Image.Image, keep_exif: bool = False) -> dict:
+    """Save arguments that carry ``img``'s colour profile (always) and its EXIF (``keep_exif``; the orientation tag
+    reset, since veil's pixels are already upright) into another file."""
+    out = {}
+    if img.info.get("icc_profile"):
+        out["icc_profile"] = img.info["icc_profile"]
+    if keep_exif:
+        exif = img.getexif()
+        if len(exif):
+            exif[ORIENTATION] = 1
+            out["exif"] = exif.tobytes()
+    return out
 
 
 def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
@@ -81,16 +145,20 @@ def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False
     return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data), force)
 
 
-def save_image(img: Image.Image, path: str | os.PathLike, force: bool = False) -> Path:
-    """Save losslessly unless the extension asks for JPEG (PNG is the default for stego images), atomically."""
+def save_image(img: Image.Image, path: str | os.PathLike, force: bool = False, meta: dict | None = None) -> Path:
+    """Save losslessly unless the extension asks for JPEG (PNG is the default for stego images), atomically.
+    ``meta``: save arguments from :func:`metadata` (colour profile, EXIF); by default the image's own profile."""
     ext = Path(path).suffix.lower()
+    meta = metadata(img) if meta is None else meta
     if ext in (".jpg", ".jpeg"):
-        return write_atomic(path, lambda tmp: img.convert("RGB").save(tmp, format="JPEG", quality=95), force)
+        return write_atomic(path, lambda tmp: img.convert("RGB").save(tmp, format="JPEG", quality=95, **meta), force)
     formats = {".png": "PNG", ".bmp": "BMP", ".tif": "TIFF", ".tiff": "TIFF", ".webp": "WEBP"}
     if ext not in formats:
         raise InputError(f"unsupported output format '{ext or Path(path).name}': use .png")
     kwargs = {"lossless": True} if ext == ".webp" else {}
-    return write_atomic(path, lambda tmp: img.save(tmp, format=formats[ext], **kwargs), force)
+    if ext == ".bmp":
+        meta = {}                       # BMP holds neither a profile nor EXIF
+    return write_atomic(path, lambda tmp: img.save(tmp, format=formats[ext], **kwargs, **meta), force)
 
 
 # ----------------------------------------------------------------------------- PIL <-> numpy

@@ -28,6 +28,7 @@ class StrengthReport:
     attacks: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # attacks the written image did not survive (unverified)
     tried: int = 0                  # gains embedded and checked
+    reads_back: bool | None = None  # the written 8-bit image, unattacked, gives the payload back (None: not checked)
 
     def describe(self) -> str:
         if self.mode == "fixed":
@@ -37,6 +38,21 @@ class StrengthReport:
                     f"after {', '.join(self.attacks)}, plus margin")
         return (f"strength {self.gain:g} x calibrated (the loudest tried); the text did NOT read back after "
                 f"{', '.join(self.failed)}")
+
+
+def check_reads_back(stego: torch.Tensor, reads, report: StrengthReport, check: bool = True,
+                     payload: str = "message") -> None:
+    """Read the 8-bit ``stego`` back with ``reads`` and note it in ``report``; with ``check``, a stego that does not
+    give its payload back is an InputError (nothing is written): a strength too low hides nothing."""
+    from .errors import InputError
+    from .imaging import quantize_8bit
+
+    with torch.no_grad():
+        report.reads_back = bool(reads(quantize_8bit(stego)))
+    if check and not report.reads_back:
+        raise InputError(f"the {payload} does not read back from the stego image at strength {report.gain:g} x "
+                         "calibrated, so nothing was written: raise the strength (--no-check / check=False writes "
+                         "it anyway)")
 
 
 def _failures(embed, reads, gain: float, attacks: list, specs: list[str],

@@ -7,12 +7,14 @@ from __future__ import annotations
 import json
 import sys
 
+from . import options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("analyze", help="steganalysis: estimate how much of each image's LSBs carry hidden data")
     p.add_argument("images", nargs="+", metavar="IMAGE", help="image files (8-bit; PNG for meaningful results)")
     p.add_argument("--json", action="store_true", help="one JSON object per line instead of a table")
-    p.add_argument("--threshold", type=float, default=0.2,
+    p.add_argument("--threshold", type=options.weight, default=0.2,
                    help="fused score above which an image is called stego (default 0.2, StegExpose's)")
     p.set_defaults(func=run)
 

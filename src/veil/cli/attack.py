@@ -6,6 +6,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from . import options
+
 
 class _Ordered(argparse.Action):
     """Collect every attack flag into one list, in command-line order."""
@@ -29,7 +31,7 @@ def add_parser(sub) -> None:
     p.add_argument("--brightness", action=_Ordered, metavar="F", help="multiply brightness by F")
     p.add_argument("--contrast", action=_Ordered, metavar="F", help="scale contrast by F")
     p.add_argument("--saturation", action=_Ordered, metavar="F", help="scale saturation by F (0 = grey)")
-    p.add_argument("--seed", type=int, default=0, help="seed of the noise")
+    p.add_argument("--seed", type=options.seed, default=0, help="seed of the noise")
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.set_defaults(func=run, steps=None)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from . import options
+
 
 def add_parser(sub) -> None:
     from ..train.disguise import DisguiseConfig
@@ -18,19 +20,21 @@ def add_parser(sub) -> None:
     t.add_argument("--disguise", required=True, help="the ordinary image that will be sent (keep it as PNG)")
     t.add_argument("--secret", required=True, help="the image the key gives back")
     t.add_argument("-o", "--output", required=True, help="key file to write (KEY.veil)")
-    t.add_argument("--size", type=int, default=d.size, help=f"square side the secret comes back at (default {d.size})")
+    t.add_argument("--size", type=options.positive_int, default=d.size,
+                   help=f"square side the secret comes back at (default {d.size})")
     t.add_argument("--color", action="store_true", help="colour (3 channels; the key is 3 times larger); default grey")
-    t.add_argument("--steps", type=int, default=d.steps, help=f"training steps (default {d.steps})")
-    t.add_argument("--hidden", type=int, default=d.hidden, help=f"hidden units (default {d.hidden}, the paper's)")
-    t.add_argument("--lr", type=float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    t.add_argument("--rec-weight", type=float, default=d.rec_weight,
+    t.add_argument("--steps", type=options.positive_int, default=d.steps, help=f"training steps (default {d.steps})")
+    t.add_argument("--hidden", type=options.positive_int, default=d.hidden,
+                   help=f"hidden units (default {d.hidden}, the paper's)")
+    t.add_argument("--lr", type=options.positive_float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
+    t.add_argument("--rec-weight", type=options.weight, default=d.rec_weight,
                    help=f"weight of the L1 reconstruction term next to the WGAN loss (default {d.rec_weight:g}; "
                         "0 = pure WGAN)")
-    t.add_argument("--adv-weight", type=float, default=d.adv_weight,
+    t.add_argument("--adv-weight", type=options.weight, default=d.adv_weight,
                    help=f"weight of the WGAN generator loss (default {d.adv_weight:g})")
-    t.add_argument("--seed", type=int, default=d.seed)
+    t.add_argument("--seed", type=options.seed, default=d.seed)
     t.add_argument("--passphrase-file", default=None, help="encrypt the key with the passphrase in this text file")
-    t.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    t.add_argument("--threads", type=options.positive_int, default=2, help="CPU threads (default 2)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     t.add_argument("--force", action="store_true", help="overwrite the key file if it exists")
     t.set_defaults(func=train)
@@ -42,7 +46,7 @@ def add_parser(sub) -> None:
     r.add_argument("--no-check", action="store_true",
                    help="reveal even when the image is not the one the key was trained on")
     r.add_argument("--passphrase-file", default=None, help="the key's passphrase, when it is encrypted")
-    r.add_argument("--threads", type=int, default=2, help="CPU threads (default 2)")
+    r.add_argument("--threads", type=options.positive_int, default=2, help="CPU threads (default 2)")
     r.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     r.set_defaults(func=reveal)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .options import add_strength_arguments, describe_message, stego_output
+from .options import add_strength_arguments, describe_message, report_strength, stego_output
 
 
 def add_parser(sub) -> None:
@@ -62,18 +62,17 @@ def _message(args) -> str | bytes:
 
 def hide(args) -> int:
     from ..api import hide_report
-    from ..imaging import load_image, save_image
+    from ..imaging import load_image, metadata, save_image
 
     out = stego_output(args.output, args.cover, args.force)
     message, passphrase = _message(args), _passphrase(args)
     cover = load_image(args.cover)
     stego, report = hide_report(cover, message, passphrase=passphrase, model=args.model, ecc=args.ecc,
-                                strength=args.strength, verify=args.verify)
-    save_image(stego, out, force=args.force)
+                                strength=args.strength, verify=args.verify, check=not args.no_check)
+    save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
     print(f"hid {describe_message(message)} in {out} ({stego.width}x{stego.height}); {report.describe()}",
           file=sys.stderr)
-    if report.mode == "unverified":
-        print("veil: warning: the message may not survive those attacks on this image", file=sys.stderr)
+    report_strength(report, "message")
     return 0
 
 
@@ -92,7 +91,8 @@ def reveal(args) -> int:
                        bit_errors_corrected=got.bit_errors_corrected, confidence=round(got.confidence, 4))
             if (reading.scale, reading.degrees) != (1.0, 0.0):
                 doc["geometry"] = {"scale": round(reading.scale, 4), "degrees": reading.degrees}
-        print(json.dumps(doc, ensure_ascii=False))
+        utf8 = (sys.stdout.encoding or "").lower().replace("-", "") == "utf8"
+        print(json.dumps(doc, ensure_ascii=not utf8))     # \u escapes are exact in any terminal encoding
     elif got is not None:
         sys.stdout.write((got.message if got.kind == "text" else got.message.hex()) + "\n")
     if got is None:

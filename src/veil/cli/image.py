@@ -5,6 +5,8 @@ import re
 import sys
 from pathlib import Path
 
+from .options import add_metadata_argument
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("image", help="hide or reveal an image inside an image")
@@ -17,6 +19,7 @@ def add_parser(sub) -> None:
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
     h.add_argument("--model", default="stegnet", help="stegnet (default), pixinpix, lsb1..lsb4, or arch.tag")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
+    add_metadata_argument(h)
     h.set_defaults(func=hide)
 
     r = isub.add_parser("reveal", help="recover the hidden image from a stego image")
@@ -52,7 +55,7 @@ def _check_distinct(out: Path, *inputs: str) -> None:
 def hide(args) -> int:
     from ..api import hide_image
     from ..errors import InputError
-    from ..imaging import check_output_path, load_image, save_image
+    from ..imaging import check_output_path, load_image, metadata, save_image
 
     out = check_output_path(args.output, args.force)
     if out.suffix.lower() in (".jpg", ".jpeg"):
@@ -61,7 +64,7 @@ def hide(args) -> int:
     _check_distinct(out, args.cover, args.secret)
     cover, secret = load_image(args.cover), load_image(args.secret)
     stego = hide_image(cover, secret, model=args.model)
-    save_image(stego, out, force=args.force)
+    save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
     print(f"hid a {secret.width}x{secret.height} image in {out} ({stego.width}x{stego.height})", file=sys.stderr)
     return 0
 

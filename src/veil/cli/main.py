@@ -10,18 +10,42 @@ import argparse
 import sys
 
 from ..errors import VeilError
+from . import options
 from . import (analyze, attack, data, demo, disguise, eval as eval_cmd, hide, image, models, qr, qrnet, report,
                steganalyser, train)
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse with a one-line usage error (the usage itself is one ``--help`` away), exit 2."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="veil", description="Hide information in images with neural networks.")
+    p = Parser(prog="veil", description="Hide information in images with neural networks.")
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in (hide, qr, image, attack, analyze, models, demo, eval_cmd, report, train, steganalyser, data, disguise,
                 qrnet):
         mod.add_parser(sub)
+    from ..imaging import MAX_PIXELS
+
+    for leaf in _leaves(p):
+        leaf.add_argument("--max-pixels", type=options.positive_int, default=None, dest="max_pixels",
+                          help=f"refuse images over this many pixels, from the file header before decoding "
+                               f"(default {MAX_PIXELS:,})")
     return p
+
+
+def _leaves(parser: argparse.ArgumentParser):
+    """Every command's own parser (the ones that run something)."""
+    subs = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    if not subs:
+        yield parser
+    for a in subs:
+        for child in dict.fromkeys(a.choices.values()):
+            yield from _leaves(child)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -30,8 +54,15 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as e:  # argparse already printed its one-line usage error
         return int(e.code or 0)
+    from PIL import Image
+
+    from ..imaging import MAX_PIXELS, pixel_limit
+
     try:
-        return int(args.func(args) or 0)
+        if args.max_pixels:                  # this process's own Pillow bomb limit follows veil's (checked first)
+            Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, args.max_pixels)
+        with pixel_limit(args.max_pixels or MAX_PIXELS):
+            return int(args.func(args) or 0)
     except VeilError as e:
         print(f"veil: error: {e}", file=sys.stderr)
         return e.exit_code
@@ -40,6 +71,10 @@ def main(argv: list[str] | None = None) -> int:
         return 130
     except BrokenPipeError:
         return 0
+    except UnicodeEncodeError:  # a revealed text this terminal's encoding cannot print: never print it altered
+        print(f"veil: error: the output cannot be written in this terminal's encoding ({sys.stdout.encoding}); "
+              "use --json or set PYTHONIOENCODING=utf-8", file=sys.stderr)
+        return 2
     except MemoryError:
         print("veil: error: out of memory (try a smaller image)", file=sys.stderr)
         return 2

@@ -1,6 +1,8 @@
 """Flags and checks that the hiding commands (`veil hide`, `veil qr hide`) share."""
 from __future__ import annotations
 
+import argparse
+import math
 from pathlib import Path
 
 LOSSLESS = (".png", ".bmp", ".tif", ".tiff", ".webp")
@@ -12,6 +14,26 @@ def add_strength_arguments(p, strength_help: str, payload: str) -> None:
     p.add_argument("--verify", default=None, metavar="LIST",
                    help="comma-separated attacks the stego must survive, e.g. jpeg:50,blur:1,resize:0.5: picks the "
                         f"quietest strength after which the {payload} reads back through each (checked before writing)")
+    p.add_argument("--no-check", action="store_true", dest="no_check",
+                   help=f"write the stego even when the {payload} does not read back from it (a warning instead of "
+                        "an error)")
+    add_metadata_argument(p)
+
+
+def add_metadata_argument(p) -> None:
+    p.add_argument("--keep-metadata", action="store_true", dest="keep_metadata",
+                   help="copy the cover's EXIF into the output (its colour profile is always kept)")
+
+
+def report_strength(report, payload: str) -> None:
+    """The warnings a hide prints about what it wrote."""
+    import sys
+
+    if report.reads_back is False:
+        print(f"veil: warning: the {payload} does not read back from the written image (--no-check)",
+              file=sys.stderr)
+    if report.mode == "unverified":
+        print(f"veil: warning: the {payload} may not survive those attacks on this image", file=sys.stderr)
 
 
 def describe_message(message: str | bytes) -> str:
@@ -34,3 +56,65 @@ def stego_output(output: str, cover: str, force: bool) -> Path:
     if Path(cover).resolve() == out.resolve():
         raise InputError("the output would overwrite the cover image; choose another path")
     return out
+
+
+# ----------------------------------------------------------------------------- argument types
+
+SEED_MAX = 2**63 - 1
+
+
+def _int(text: str) -> int:
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+
+
+def seed(text: str) -> int:
+    """A random seed: a whole number in [0, 2**63 - 1]."""
+    v = _int(text)
+    if not 0 <= v <= SEED_MAX:
+        raise argparse.ArgumentTypeError(f"{text} is not in [0, 2**63 - 1]")
+    return v
+
+
+def positive_int(text: str) -> int:
+    """A count that must be at least 1 (threads, steps, batch, sizes)."""
+    v = _int(text)
+    if v < 1:
+        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
+    return v
+
+
+def count(text: str) -> int:
+    """A count that may be 0 (0 = skip)."""
+    v = _int(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return v
+
+
+def _float(text: str) -> float:
+    try:
+        v = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not math.isfinite(v):
+        raise argparse.ArgumentTypeError(f"{text} is not a finite number")
+    return v
+
+
+def positive_float(text: str) -> float:
+    """A finite number above 0 (learning rates)."""
+    v = _float(text)
+    if v <= 0:
+        raise argparse.ArgumentTypeError(f"{text} is not above 0")
+    return v
+
+
+def weight(text: str) -> float:
+    """A finite number at or above 0 (loss weights, thresholds)."""
+    v = _float(text)
+    if v < 0:
+        raise argparse.ArgumentTypeError(f"{text} is negative")
+    return v

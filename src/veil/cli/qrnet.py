@@ -6,6 +6,7 @@ from pathlib import Path
 
 
 from .train import add_run_arguments
+from . import options
 
 
 def add_parser(sub) -> None:
@@ -16,22 +17,26 @@ def add_parser(sub) -> None:
     r = qsub.add_parser("read", help="print each file's six digits (path, a tab, the digits)")
     r.add_argument("files", nargs="+", metavar="FILE", help="images of version-1 QR codes holding 6 digits")
     r.add_argument("--model", default=None, help="qrnet (default, any size/rotation/quality) or qrnet.seed")
-    r.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    r.add_argument("--threads", type=options.positive_int, default=None, help="torch threads (default: torch's)")
     r.set_defaults(func=read_cmd)
 
     t = qsub.add_parser("train", help="train qrnet (or the seed's reproduction) from its recipe")
     t.add_argument("--model", default="qrnet", help="qrnet (recipe configs/qrnet.default.toml) or qrnet.seed")
     t.add_argument("--config", default=None, help="recipe (TOML) with QRNetConfig keys; default configs/<model>.toml")
-    t.add_argument("--steps", type=int, default=None)
-    t.add_argument("--batch", type=int, default=None)
-    t.add_argument("--lr", type=float, default=None)
-    t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--threads", type=int, default=None, help="torch threads (recipes use 1)")
-    t.add_argument("--width", type=int, default=None, help="override the model's width (tiny test runs)")
-    t.add_argument("--hidden", type=int, default=None, help="override the robust reader's hidden units")
-    t.add_argument("--train-codes", type=int, default=None, dest="train_codes", help="the seed's training set size")
-    t.add_argument("--val-codes", type=int, default=None, dest="val_codes", help="the seed's validation set size")
-    t.add_argument("--decoder-pool", type=int, default=None, dest="decoder_pool",
+    t.add_argument("--steps", type=options.positive_int, default=None)
+    t.add_argument("--batch", type=options.positive_int, default=None)
+    t.add_argument("--lr", type=options.positive_float, default=None)
+    t.add_argument("--seed", type=options.seed, default=None)
+    t.add_argument("--threads", type=options.positive_int, default=None, help="torch threads (recipes use 1)")
+    t.add_argument("--width", type=options.positive_int, default=None,
+                   help="override the model's width (tiny test runs)")
+    t.add_argument("--hidden", type=options.positive_int, default=None,
+                   help="override the robust reader's hidden units")
+    t.add_argument("--train-codes", type=options.positive_int, default=None, dest="train_codes",
+                   help="the seed's training set size")
+    t.add_argument("--val-codes", type=options.positive_int, default=None, dest="val_codes",
+                   help="the seed's validation set size")
+    t.add_argument("--decoder-pool", type=options.positive_int, default=None, dest="decoder_pool",
                    help="codes made for the robust decoder's practice grids")
     add_run_arguments(t, "run folder (default runs/<model>)", "copy the weights and card into the package")
     t.set_defaults(func=train_cmd)
@@ -39,14 +44,15 @@ def add_parser(sub) -> None:
     e = qsub.add_parser("eval", help="accuracy on fresh codes, robustness against noise and blur vs zxing-cpp")
     e.add_argument("--model", action="append", default=None,
                    help="model(s) to evaluate (repeatable; default qrnet and qrnet.seed)")
-    e.add_argument("--n", type=int, default=10000, help="fresh clean codes (default 10000)")
-    e.add_argument("--sweep-n", type=int, default=1000, dest="sweep_n", help="codes per noise / blur level")
-    e.add_argument("--reveal-n", type=int, default=300, dest="reveal_n",
+    e.add_argument("--n", type=options.positive_int, default=10000, help="fresh clean codes (default 10000)")
+    e.add_argument("--sweep-n", type=options.positive_int, default=1000, dest="sweep_n",
+                   help="codes per noise / blur level")
+    e.add_argument("--reveal-n", type=options.count, default=300, dest="reveal_n",
                    help="stego images whose `veil qr reveal --qr-out` image is read (0: skip)")
-    e.add_argument("--bench-n", type=int, default=1000, dest="bench_n",
+    e.add_argument("--bench-n", type=options.count, default=1000, dest="bench_n",
                    help="PNG files timed through `veil qrnet read` (0: skip)")
-    e.add_argument("--seed", type=int, default=1, help="draws the fresh codes (the recipes train with seed 0)")
-    e.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
+    e.add_argument("--seed", type=options.seed, default=1, help="draws the fresh codes (the recipes train with seed 0)")
+    e.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
     e.add_argument("--out", default="results/qrnet.json", help="results JSON (the plot goes beside it)")
     e.add_argument("--no-plot", action="store_true")
     e.add_argument("--card", action="store_true", help="write the measured numbers into the released cards")

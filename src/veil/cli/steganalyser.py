@@ -6,6 +6,7 @@ from pathlib import Path
 
 
 from .train import add_run_arguments
+from . import options
 
 
 def add_parser(sub) -> None:
@@ -17,11 +18,11 @@ def add_parser(sub) -> None:
     t.add_argument("--config", default=None, help="recipe file (TOML) with SteganalyserConfig keys")
     t.add_argument("--data", default=None, help="training photos (default: the corpus's train split)")
     t.add_argument("--val", default=None, help="held-out photos for the AUC (default: the corpus's val split)")
-    t.add_argument("--steps", type=int, default=None)
-    t.add_argument("--pairs", type=int, default=None, help="clean/stego pairs to make (default 600)")
-    t.add_argument("--batch", type=int, default=None)
-    t.add_argument("--seed", type=int, default=None)
-    t.add_argument("--threads", type=int, default=None)
+    t.add_argument("--steps", type=options.positive_int, default=None)
+    t.add_argument("--pairs", type=options.positive_int, default=None, help="clean/stego pairs to make (default 600)")
+    t.add_argument("--batch", type=options.positive_int, default=None)
+    t.add_argument("--seed", type=options.seed, default=None)
+    t.add_argument("--threads", type=options.positive_int, default=None)
     add_run_arguments(t, "run folder (default runs/xunet.<model>)", "copy the weights and card into the package")
     t.set_defaults(func=train_cmd)
 

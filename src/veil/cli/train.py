@@ -5,6 +5,8 @@ import shlex
 import sys
 from pathlib import Path
 
+from . import options
+
 
 def add_parser(sub) -> None:
     p = sub.add_parser("train", help="train models from a recipe")
@@ -17,12 +19,12 @@ def add_parser(sub) -> None:
     q.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
     q.add_argument("--init-from", default=None, dest="init_from",
                    help="start from released weights: a model name or a .safetensors file (fine-tuning)")
-    q.add_argument("--steps", type=int, default=None)
-    q.add_argument("--batch", type=int, default=None)
-    q.add_argument("--crop", type=int, default=None)
-    q.add_argument("--seed", type=int, default=None)
-    q.add_argument("--qr-pool", type=int, default=None, dest="qr_pool")
-    q.add_argument("--calib-samples", type=int, default=None, dest="calib_samples")
+    q.add_argument("--steps", type=options.positive_int, default=None)
+    q.add_argument("--batch", type=options.positive_int, default=None)
+    q.add_argument("--crop", type=options.positive_int, default=None)
+    q.add_argument("--seed", type=options.seed, default=None)
+    q.add_argument("--qr-pool", type=options.positive_int, default=None, dest="qr_pool")
+    q.add_argument("--calib-samples", type=options.positive_int, default=None, dest="calib_samples")
     q.add_argument("--no-calibrate", action="store_true", help="skip the residual-strength calibration")
     add_run_arguments(q)
     q.set_defaults(func=train_qr_cmd)
@@ -33,10 +35,10 @@ def add_parser(sub) -> None:
     i.add_argument("--tag", default=None)
     i.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic images only")
     i.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
-    i.add_argument("--steps", type=int, default=None)
-    i.add_argument("--batch", type=int, default=None)
-    i.add_argument("--crop", type=int, default=None)
-    i.add_argument("--seed", type=int, default=None)
+    i.add_argument("--steps", type=options.positive_int, default=None)
+    i.add_argument("--batch", type=options.positive_int, default=None)
+    i.add_argument("--crop", type=options.positive_int, default=None)
+    i.add_argument("--seed", type=options.seed, default=None)
     add_run_arguments(i)
     i.set_defaults(func=train_image_cmd)
     add_spread_parser(tsub)
@@ -48,12 +50,12 @@ def add_spread_parser(tsub) -> None:
     s.add_argument("--tag", default=None)
     s.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
     s.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
-    s.add_argument("--steps", type=int, default=None)
-    s.add_argument("--batch", type=int, default=None)
-    s.add_argument("--crop", type=int, default=None)
-    s.add_argument("--seed", type=int, default=None)
-    s.add_argument("--threads", type=int, default=None)
-    s.add_argument("--calib-samples", type=int, default=None, dest="calib_samples")
+    s.add_argument("--steps", type=options.positive_int, default=None)
+    s.add_argument("--batch", type=options.positive_int, default=None)
+    s.add_argument("--crop", type=options.positive_int, default=None)
+    s.add_argument("--seed", type=options.seed, default=None)
+    s.add_argument("--threads", type=options.positive_int, default=None)
+    s.add_argument("--calib-samples", type=options.positive_int, default=None, dest="calib_samples")
     s.add_argument("--no-calibrate", action="store_true", help="skip the residual-strength calibration")
     add_run_arguments(s)
     s.set_defaults(func=train_spread_cmd)
