@@ -6,7 +6,8 @@ from PIL import Image
 
 from veil.cli.main import main
 from veil.errors import InputError
-from veil.imaging import save_image, write_atomic
+from veil.files import write_atomic
+from veil.imaging import save_image
 
 
 def test_force_through_a_hard_link_leaves_the_cover_alone(sample_path, tmp_path, capsys):
@@ -59,3 +60,51 @@ def test_qr_out_may_not_overwrite_the_stego(sample_path, tmp_path, capsys):
     before = stego.read_bytes()
     assert main(["qr", "reveal", str(stego), "--qr-out", str(stego), "--force"]) == 2
     assert "overwrite the stego" in capsys.readouterr().err and stego.read_bytes() == before
+
+
+def test_sigterm_while_writing_leaves_no_partial_file(tmp_path):
+    """The CLI turns SIGTERM into an exception, so the temporary file of a write in progress is removed."""
+    import signal
+    import subprocess
+    import sys
+
+    target = tmp_path / "out.png"
+    script = f"""
+import sys, time
+from veil.cli.main import signals_as_exceptions, Terminated
+from veil.files import write_atomic
+
+def slow(tmp):
+    open(tmp, "wb").write(b"partial")
+    print("ready", flush=True)
+    time.sleep(60)
+
+try:
+    with signals_as_exceptions():
+        write_atomic({str(target)!r}, slow)
+except Terminated:
+    sys.exit(143)
+"""
+    p = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "ready"
+    assert len(list(tmp_path.iterdir())) == 1               # the temporary file, mid-write
+    p.send_signal(signal.SIGTERM)
+    assert p.wait(timeout=30) == 143
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_full_disk_during_a_results_write_leaves_the_previous_file_whole(tmp_path, monkeypatch):
+    import errno
+
+    from veil.files import write_json
+
+    path = tmp_path / "r.json"
+    write_json(path, {"a": 1})
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(InputError, match="No space left"):
+        write_json(path, {"a": 2})
+    assert path.read_text() == '{\n "a": 1\n}\n' and [p.name for p in tmp_path.iterdir()] == ["r.json"]

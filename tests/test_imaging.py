@@ -4,8 +4,8 @@ import torch
 from PIL import Image
 
 from veil.errors import InputError
-from veil.imaging import (check_output_path, load_image, pil_to_tensor, quantize_8bit, resize, split_alpha,
-                          tensor_to_pil)
+from veil.files import check_output_path
+from veil.imaging import load_image, pil_to_tensor, quantize_8bit, resize, split_alpha, tensor_to_pil
 
 
 def test_pil_tensor_round_trip_is_exact(sample):

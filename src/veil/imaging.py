@@ -15,6 +15,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .errors import InputError
+from .files import write_atomic
 
 MIN_SIDE = 64          # smallest cover side veil accepts
 MAX_SIDE = 8192        # largest cover side veil accepts (memory guard)
@@ -103,46 +104,6 @@ def metadata(img: Image.Image, keep_exif: bool = False) -> dict:
             exif[ORIENTATION] = 1
             out["exif"] = exif.tobytes()
     return out
-
-
-def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
-    """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
-    p = Path(path)
-    if p.exists() and not force:
-        raise InputError(f"output exists: {p} (use --force to overwrite)")
-    if p.exists() and p.is_dir():
-        raise InputError(f"output is a directory: {p}")
-    if not p.parent.exists():
-        raise InputError(f"output folder does not exist: {p.parent}")
-    return p
-
-
-def write_atomic(path: str | os.PathLike, write, force: bool = False) -> Path:
-    """Write a file all at once or not at all: ``write(tmp_path)`` fills a temporary file in the target's folder,
-    which is flushed to disk and renamed over the target. On any error or interrupt the temporary file is removed
-    and the target is untouched; a target reached through a hard link is replaced, never rewritten in place (so
-    ``--force`` onto a link to the cover leaves the cover as it was). Two writers at once leave one whole file."""
-    import tempfile
-
-    p = check_output_path(path, force)
-    fd, tmp = tempfile.mkstemp(dir=p.parent, prefix=f".{p.name}.", suffix=".part" + p.suffix)
-    os.close(fd)
-    try:
-        write(tmp)
-        with open(tmp, "rb+") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, p)
-    except OSError as e:
-        raise InputError(f"cannot write {p}: {e}") from None
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-    return p
-
-
-def write_bytes_atomic(path: str | os.PathLike, data: bytes, force: bool = False) -> Path:
-    """:func:`write_atomic` of ``data``."""
-    return write_atomic(path, lambda tmp: Path(tmp).write_bytes(data), force)
 
 
 def save_image(img: Image.Image, path: str | os.PathLike, force: bool = False, meta: dict | None = None) -> Path:

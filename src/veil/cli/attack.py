@@ -40,7 +40,8 @@ def run(args) -> int:
     from ..api import attack_image
     from ..attacks import parse_attack
     from ..errors import InputError
-    from ..imaging import check_output_path, jpeg_bytes, load_image, save_image, write_bytes_atomic
+    from ..files import check_output_path, write_bytes_atomic
+    from ..imaging import jpeg_bytes, load_image, save_image
 
     steps = args.steps or []
     if not steps:

@@ -27,6 +27,7 @@ def sample_path() -> Path:
 
 def run(args) -> int:
     from ..api import get_model, hide, reveal_report
+    from ..files import write_bytes_atomic
     from ..imaging import jpeg_bytes, load_image, pil_to_tensor, save_image
     from ..metrics import psnr, ssim
 
@@ -40,7 +41,7 @@ def run(args) -> int:
         save_image(stego, path, force=args.force)
         loaded = load_image(path)
         resaved = Path(tmp) / "resaved.jpg"
-        resaved.write_bytes(jpeg_bytes(loaded, JPEG_QUALITY))
+        write_bytes_atomic(resaved, jpeg_bytes(loaded, JPEG_QUALITY), force=args.force)
         t2 = time.perf_counter()
         got = reveal_report(load_image(resaved), model=model).decoded
         t3 = time.perf_counter()

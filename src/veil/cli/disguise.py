@@ -75,7 +75,8 @@ def _mb(n: int) -> str:
 
 def train(args) -> int:
     from ..api import disguise_train
-    from ..imaging import check_output_path, load_image
+    from ..files import check_output_path
+    from ..imaging import load_image
     from ..payloads.keyfile import read_passphrase
     from ..train.disguise import DisguiseConfig
 
@@ -88,7 +89,7 @@ def train(args) -> int:
     passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
     disguise, secret = load_image(args.disguise), load_image(args.secret)
     key, info = disguise_train(disguise, secret, cfg, passphrase=passphrase, progress=not args.quiet)
-    from ..imaging import write_bytes_atomic
+    from ..files import write_bytes_atomic
 
     write_bytes_atomic(out, key, force=args.force)
     raw = cfg.size * cfg.size * (3 if cfg.color else 1)
@@ -101,7 +102,8 @@ def train(args) -> int:
 
 def reveal(args) -> int:
     from ..api import DisguiseMismatch, disguise_reveal
-    from ..imaging import check_output_path, load_image, save_image
+    from ..files import check_output_path
+    from ..imaging import load_image, save_image
     from ..payloads.keyfile import read_key, read_passphrase
 
     out = check_output_path(args.output, args.force)

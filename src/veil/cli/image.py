@@ -55,7 +55,8 @@ def _check_distinct(out: Path, *inputs: str) -> None:
 def hide(args) -> int:
     from ..api import hide_image
     from ..errors import InputError
-    from ..imaging import check_output_path, load_image, metadata, save_image
+    from ..files import check_output_path
+    from ..imaging import load_image, metadata, save_image
 
     out = check_output_path(args.output, args.force)
     if out.suffix.lower() in (".jpg", ".jpeg"):
@@ -71,7 +72,8 @@ def hide(args) -> int:
 
 def reveal(args) -> int:
     from ..api import reveal_image
-    from ..imaging import check_output_path, load_image, save_image
+    from ..files import check_output_path
+    from ..imaging import load_image, save_image
 
     size = parse_size(args.size) if args.size else None
     out = check_output_path(args.output, args.force)

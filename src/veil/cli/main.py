@@ -7,6 +7,8 @@ found".
 from __future__ import annotations
 
 import argparse
+import contextlib
+import signal
 import sys
 
 from ..errors import VeilError
@@ -48,6 +50,30 @@ def _leaves(parser: argparse.ArgumentParser):
             yield from _leaves(child)
 
 
+class Terminated(BaseException):
+    """SIGTERM or SIGHUP, raised where the program is, so that a half-written output is removed on the way out."""
+
+
+@contextlib.contextmanager
+def signals_as_exceptions():
+    """Within the block, SIGTERM and SIGHUP raise :class:`Terminated` (the main thread only; elsewhere a no-op)."""
+    def stop(signum, frame):
+        raise Terminated(signum)
+
+    previous = {}
+    try:
+        for s in (signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+            if s is not None:
+                previous[s] = signal.signal(s, stop)
+    except ValueError:                  # not the main thread: leave signals alone
+        pass
+    try:
+        yield
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -61,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.max_pixels:                  # this process's own Pillow bomb limit follows veil's (checked first)
             Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, args.max_pixels)
-        with pixel_limit(args.max_pixels or MAX_PIXELS):
+        with pixel_limit(args.max_pixels or MAX_PIXELS), signals_as_exceptions():
             return int(args.func(args) or 0)
     except VeilError as e:
         print(f"veil: error: {e}", file=sys.stderr)
@@ -69,6 +95,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("veil: interrupted", file=sys.stderr)
         return 130
+    except Terminated as e:
+        print("veil: terminated", file=sys.stderr)
+        return 128 + int(e.args[0])
     except BrokenPipeError:
         return 0
     except UnicodeEncodeError:  # a revealed text this terminal's encoding cannot print: never print it altered

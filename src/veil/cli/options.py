@@ -47,7 +47,7 @@ def stego_output(output: str, cover: str, force: bool) -> Path:
     """The stego file's path, checked before any work: not existing (unless ``force``), a lossless format, and
     not the cover itself."""
     from ..errors import InputError
-    from ..imaging import check_output_path
+    from ..files import check_output_path
 
     out = check_output_path(output, force)
     if out.suffix.lower() not in LOSSLESS:

@@ -49,7 +49,8 @@ def hide(args) -> int:
 
 def reveal(args) -> int:
     from ..api import reveal_qr_image
-    from ..imaging import check_output_path, load_image, save_image
+    from ..files import check_output_path
+    from ..imaging import load_image, save_image
 
     if args.qr_out:
         from ..errors import InputError

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import glob
 import hashlib
-import json
 import os
 import random
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ..files import write_atomic, write_json
 
 MAX_LONG_SIDE = 1920
 VAL_FRACTION = 0.1
@@ -121,7 +122,8 @@ def prepare(out: Path | None = None, n_sharp: int = 12, log=print) -> dict:
             dst = out / split / f"{name}.png"
             if not dst.exists():
                 try:
-                    _load(sources[name]).save(dst)
+                    img = _load(sources[name])
+                    write_atomic(dst, lambda tmp, img=img: img.save(tmp), force=True)
                 except Exception as e:  # a wheel may lack a file (data needing a download): skip it
                     missing.append(name)
                     log(f"skipped {name}: {e}")
@@ -134,11 +136,12 @@ def prepare(out: Path | None = None, n_sharp: int = 12, log=print) -> dict:
         dst = out / "val_sharp" / f"synthetic_{i:02d}.png"
         if not dst.exists():
             w, h = rng.choice([(256, 256), (512, 384), (1024, 768), (1920, 1080)])
-            Image.fromarray(synthetic_cover(rng, w, h)).save(dst)
+            img = Image.fromarray(synthetic_cover(rng, w, h))
+            write_atomic(dst, lambda tmp, img=img: img.save(tmp), force=True)
     manifest = {"train": train, "val": val, "val_sharp": n_sharp, "max_long_side": MAX_LONG_SIDE}
     from .digits import prepare_digits
 
     manifest["digits"] = prepare_digits(out, log)
-    (out / "manifest.json").write_text(json.dumps(manifest, indent=1))
+    write_json(out / "manifest.json", manifest)
     log(f"{len(train)} training photos, {len(val)} validation photos, {n_sharp} synthetic sharp covers -> {out}")
     return manifest

@@ -12,6 +12,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..files import write_atomic
+
 from ..imaging import resize
 
 SHEET = Path("/usr/share/doc/opencv-doc/examples/data/digits.png")
@@ -37,8 +39,8 @@ def prepare_digits(out: Path, log=print) -> bool:
         return False
     train, val = load_sheet()
     (out / "digits").mkdir(parents=True, exist_ok=True)
-    np.save(out / "digits" / "train.npy", train)
-    np.save(out / "digits" / "val.npy", val)
+    for name, a in (("train", train), ("val", val)):
+        write_atomic(out / "digits" / f"{name}.npy", lambda tmp, a=a: np.save(tmp, a), force=True)
     log(f"{len(train)} training digits, {len(val)} validation digits -> {out / 'digits'}")
     return True
 

@@ -15,6 +15,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import write_bytes_atomic, write_json
+
 SIZES = [(256, 256), (512, 512), (1024, 1024), (1920, 1080)]
 
 
@@ -61,7 +63,7 @@ def run_analyze(args) -> int:
     buf = io.BytesIO()
     photo.resize((w, h), Image.BICUBIC).save(buf, format="PNG")
     path = Path("/tmp") / f"veil_bench_{w}x{h}.png"
-    path.write_bytes(buf.getvalue())
+    write_bytes_atomic(path, buf.getvalue(), force=True)
     times: dict[str, list[float]] = {k: [] for k in ("total", *detectors.DETECTORS)}
     for i in range(args.repeats + 1):
         t0 = time.perf_counter()
@@ -83,7 +85,7 @@ def run_analyze(args) -> int:
            "median_s": {k: statistics.median(v) for k, v in times.items()}, "repeats": args.repeats,
            "machine": {"cpu": platform.machine(), "python": platform.python_version()}}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(res, indent=1) + "\n")
+    write_json(Path(args.out), res)
     print(f"analyze {w}x{h}: " + ", ".join(f"{k} {v * 1000:.0f} ms" for k, v in res["median_s"].items())
           + f" -> {args.out}")
     return 0
@@ -211,6 +213,6 @@ def run(args) -> int:
            "results": rows}
     out = Path(args.out or f"results/bench_image_{card['name']}.json")
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
+    write_json(out, res)
     print(f"-> {out}")
     return 0

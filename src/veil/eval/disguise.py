@@ -15,7 +15,6 @@ generators; columns: the secret, then the output for each disguise image).
 from __future__ import annotations
 
 import io
-import json
 import os
 import platform
 import sys
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ..files import write_json
 
 BABOON = "/usr/share/doc/opencv-doc/examples/data/baboon.jpg"
 SECRETS = ("astronaut", "baboon")
@@ -193,6 +194,8 @@ def figure(res: dict, images: dict, shown: list, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .figures import save_figure
+
     n = len(DISGUISES)
     fig, axes = plt.subplots(len(shown) + 1, n + 2, figsize=(1.8 * (n + 2), 1.9 * (len(shown) + 1)))
     for ax in axes.flat:
@@ -221,8 +224,7 @@ def figure(res: dict, images: dict, shown: list, path: Path) -> None:
                  "image (columns; green: its own).\nLast column: the smoothest image the key's output layer can "
                  "make, no disguise image used (sign and contrast matched to the secret).", fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=72)
-    plt.close(fig)
+    save_figure(fig, path, dpi=72)
 
 
 # ----------------------------------------------------------------------------- command
@@ -251,7 +253,7 @@ def run(args) -> int:
                command=f"veil eval disguise --size {cfg.size} --steps {cfg.steps} --rec-weight {cfg.rec_weight:g} "
                        f"--adv-weight {cfg.adv_weight:g} --activation {cfg.activation} --seed {cfg.seed} "
                        f"--threads {args.threads} --name {args.name}")
-    (out_dir / f"{args.name}.json").write_text(json.dumps(res, indent=1) + "\n")
+    write_json(out_dir / f"{args.name}.json", res)
     if not args.no_figures:
         figure(res, images, shown, out_dir / f"{args.name}.png")
     s = res["summary"]

@@ -10,6 +10,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..files import write_atomic
+
 
 def _plt():
     import matplotlib
@@ -106,8 +108,8 @@ def save_figure(fig, path: str | Path, dpi: int = 80) -> Path:
     """Write ``fig`` (a .jpg is written at quality 90: photo panels stay small in the repository)."""
     plt = _plt()
     path = Path(path)
-    fig.savefig(path, dpi=dpi, **({"pil_kwargs": {"quality": 90}} if path.suffix.lower() in (".jpg", ".jpeg")
-                                  else {}))
+    jpeg = {"pil_kwargs": {"quality": 90}} if path.suffix.lower() in (".jpg", ".jpeg") else {}
+    write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, **jpeg), force=True)
     plt.close(fig)
     return path
 

@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..files import write_json
+
 
 TEXT_LEN = 16
 
@@ -207,7 +209,7 @@ def flat_patch_figure(model_name: str | None, folders: list[str], path: Path, se
     256 px area (pixels shown 1:1, where a pattern would show first)."""
     from ..api import hide
     from ..data.covers import list_images
-    from ..eval.figures import _plt, magnified
+    from .figures import _plt, magnified, save_figure
     from ..imaging import load_image, split_alpha
     from ..payloads.qr import random_text
 
@@ -235,8 +237,7 @@ def flat_patch_figure(model_name: str | None, folders: list[str], path: Path, se
             axes[r][c].set_xticks([])
             axes[r][c].set_yticks([])
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    save_figure(fig, path, dpi=100)
     return path
 
 
@@ -276,7 +277,7 @@ def run(args) -> int:
         fp = false_positives(methods[0].model, args.images, args.clean, args.seed, log) if args.clean else None
     doc = {**results[0], "weights_sha256": card["weights"]["sha256"], "images": list(args.images),
            "false_positives": fp, "peers": results[1:], "wall_s": round(wall, 1)}
-    out.write_text(json.dumps(doc, indent=1) + "\n")
+    write_json(out, doc)
     for r in results:
         print("\n".join(summary_lines(r)))
     if fp:
@@ -292,7 +293,7 @@ def run(args) -> int:
         path = package_dir() / "cards" / f"{card['name']}.json"
         c = json.loads(path.read_text())
         c["metrics"] = card_metrics(doc, f"veil eval hide --images {' '.join(args.images)} --card")
-        path.write_text(json.dumps(c, indent=1) + "\n")
+        write_json(path, c)
     return 0
 
 

@@ -25,6 +25,7 @@ import numpy as np
 from PIL import Image
 
 from .figures import Histograms, plot_examples, plot_histograms, save_figure
+from ..files import write_json
 
 
 def add_parser(esub) -> None:
@@ -203,7 +204,7 @@ def run(args) -> int:
                 res["histogram_l1"] = {k: v["l1"] for k, v in hists.items()}
                 save_figure(plot_histograms(hists, f"histograms of covers and stego images at {what} px"),
                             out_dir / f"{stem}_hist.png")
-            (out_dir / f"{stem}.json").write_text(json.dumps(res, indent=1) + "\n")
+            write_json(out_dir / f"{stem}.json", res)
             print(_line(card["name"], f"at {what}", res["overall"]) + f" -> {out_dir / stem}.json")
             if args.card:
                 _write_card(card["name"], what, res)
@@ -219,4 +220,4 @@ def _write_card(name: str, what: str, res: dict) -> None:
     c.setdefault("metrics", {})[f"image_{what}"] = {
         k: o[k] for k in ("n", "cover_changing_rate", "decoded_rate", "payload_bpp", "cover_psnr", "cover_ssim",
                           "secret_psnr", "secret_ssim")} | {"images": res["images"], "command": res["command"]}
-    path.write_text(json.dumps(c, indent=1) + "\n")
+    write_json(path, c)

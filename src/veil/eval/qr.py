@@ -20,6 +20,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ..files import write_json
+
 SHARP_EDGE_DENSITY = 0.06   # share of pixels with a grey-level gradient over 0.1: above = sharp-edge cover
 NATIVE_MAX = 1920
 
@@ -224,7 +226,7 @@ def run_attacks(args, verify: list[str]) -> int:
             out = (Path(args.out).parent if args.out else Path("results")) / \
                 f"robust_qr_{card['name']}{_suffix(args.strength, verify)}.json"
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(res, indent=1) + "\n")
+        write_json(out, res)
         results.append(res)
         print("\n".join(summary_lines(res)) + f"\n  -> {out}")
     fig = Path(args.out).with_suffix(".png") if args.out else \
@@ -257,7 +259,7 @@ def run(args) -> int:
                        strength=args.strength, verify=verify, log=lambda m: print(m, file=sys.stderr))
         out = Path(args.out or f"results/qr_eval_{card['name']}{_suffix(args.strength, verify)}.json")
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(json.dumps(res, indent=1) + "\n")
+        write_json(out, res)
         o = res["overall"]
         print(f"{card['name']}: {o['n']} samples, exact text {o['success']:.2%} "
               f"(256: {res['by_size']['256'].get('success', float('nan')):.2%}, "
@@ -274,5 +276,5 @@ def run(args) -> int:
             path = package_dir() / "cards" / f"{resolve_name(card['name'])}.json"
             c = json.loads(path.read_text())
             c["metrics"] = card_metrics(res, cmd)
-            path.write_text(json.dumps(c, indent=1) + "\n")
+            write_json(path, c)
     return 0

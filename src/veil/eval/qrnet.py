@@ -30,6 +30,7 @@ import numpy as np
 import torch
 
 from ..data import qr_digits as qd
+from ..files import write_json
 
 NOISE_LEVELS = [0.0, 0.1, 0.2, 0.3, 0.4, 0.5]
 BLUR_LEVELS = [0.0, 0.5, 0.75, 1.0, 1.5, 2.0]
@@ -239,7 +240,7 @@ def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal
     res["targets"] = _targets(res)
     res["wall_s"] = round(time.time() - t_start, 1)
     out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(res, indent=1) + "\n")
+    write_json(out, res)
     log(f"wrote {out}")
     if plot:
         from .figures import save_figure
@@ -321,4 +322,4 @@ def _write_cards(res: dict, models: dict, n: int, sweep_n: int, seed: int) -> No
                 m["read_codes_per_s"] = b["codes_per_s"]
                 m["read_threads"] = b["torch_threads"]
         c["metrics"] = m
-        path.write_text(json.dumps(c, indent=1) + "\n")
+        write_json(path, c)

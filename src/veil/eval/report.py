@@ -248,13 +248,13 @@ def build(results: Path, live: bool = True) -> str:
 
 def run(args) -> int:
     from ..errors import InputError
-    from ..imaging import check_output_path
+    from ..files import check_output_path, write_atomic
 
     res = Path(args.results)
     if not res.is_dir():
         raise InputError(f"no such folder: {res}")
     out = check_output_path(args.out, args.force)
     page = build(res, live=not args.no_live)
-    out.write_text(page)
+    write_atomic(out, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), force=args.force)
     print(f"wrote {out} ({len(page) / 1e6:.1f} MB)")
     return 0

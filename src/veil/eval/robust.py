@@ -123,6 +123,8 @@ def plot(results: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    from .figures import save_figure
+
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.2), squeeze=False, sharey=True)
     for ax, res in zip(axes[0], results):
         for fam, specs in res["matrix"].items():
@@ -146,8 +148,7 @@ def plot(results: list[dict], path: Path) -> None:
         ax.legend(fontsize=7, loc="lower left")
     axes[0][0].set_ylabel("exact text recovered (%)")
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save_figure(fig, path, dpi=110)
 
 
 def summary_lines(res: dict) -> list[str]:

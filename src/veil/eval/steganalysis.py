@@ -16,7 +16,6 @@ Writes ``results/steganalysis_<label>.json`` (scores per image, curves, pooled c
 """
 from __future__ import annotations
 
-import json
 import random
 import re
 import sys
@@ -25,6 +24,8 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+from ..files import write_atomic, write_json
 
 
 def add_parser(esub) -> None:
@@ -176,7 +177,8 @@ def run(args) -> int:
         d = Path(args.save_stego)
         d.mkdir(parents=True, exist_ok=True)
         for (name, _), img in zip(clean, stego):
-            img.save(d / (re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem) + ".png"))
+            dst = d / (re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem) + ".png")
+            write_atomic(dst, lambda tmp, img=img: img.save(tmp), force=True)
     res = evaluate([img for _, img in clean], stego, args.learned)
     hist = Histograms()
     for _, c in clean:
@@ -190,7 +192,7 @@ def run(args) -> int:
            "command": "veil eval steganalysis " + " ".join(sys.argv[3:] if sys.argv[0].endswith("veil") else [])}
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    (out_dir / f"steganalysis_{label}.json").write_text(json.dumps(res, indent=1) + "\n")
+    write_json(out_dir / f"steganalysis_{label}.json", res)
     curves = {k: {**v["roc"], "auc": v["auc"]} for k, v in res["detectors"].items()}
     save_figure(plot_roc(curves, f"{label}: {len(clean)} clean vs {len(stego)} stego"),
                 out_dir / f"steganalysis_{label}.png", dpi=100)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..payloads.qr import BYTE_CAPACITY
 from ..weights import save_weights
+from ..files import write_json
 
 
 def package_dir() -> Path:
@@ -79,7 +80,7 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
     if card["task"] == "qr":
         card["training"].update(final_cover_weight=state["cover_weight"], final_module_error_ema=state["err_ema"],
                                 calibration=calibration)
-    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    write_json(out / f"{name}.json", card)
     return card
 
 
@@ -92,4 +93,4 @@ def release(out: Path, name: str) -> None:
     card = json.loads((out / f"{name}.json").read_text())
     dst_card = pkg / "cards" / f"{name}.json"
     shutil.copy2(out / card["weights"]["file"], pkg / "weights" / card["weights"]["file"])
-    dst_card.write_text(json.dumps(card, indent=1) + "\n")
+    write_json(dst_card, card)

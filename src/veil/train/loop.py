@@ -16,6 +16,8 @@ from pathlib import Path
 
 import torch
 
+from ..files import write_atomic, write_json
+
 
 def lr_at(cfg, step: int) -> float:
     """Constant ``cfg.lr`` until ``cfg.decay_from`` of the run, then linear decay to 10%."""
@@ -93,12 +95,12 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
             rng.setstate(saved_rngs[name])
         torch.set_rng_state(saved["torch_rng"])
         log(f"resumed from step {state['step']}")
-    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1))
+    write_json(out / "config.json", cfg.to_dict())
 
     def save():
-        torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state,
-                    "config": cfg.to_dict(), "rngs": {k: r.getstate() for k, r in rngs.items()},
-                    "torch_rng": torch.get_rng_state()}, ckpt)
+        saved = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state, "config": cfg.to_dict(),
+                 "rngs": {k: r.getstate() for k, r in rngs.items()}, "torch_rng": torch.get_rng_state()}
+        write_atomic(ckpt, lambda tmp: torch.save(saved, tmp), force=True)
 
     model.train()
     bar = tqdm(total=cfg.steps, initial=state["step"], disable=not progress, desc=f"train {cfg.arch}", unit="step")

@@ -20,7 +20,6 @@ many updates, the images are what costs time.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from pathlib import Path
@@ -33,6 +32,7 @@ from ..data import qr_digits as qd
 from ..registry import create_model
 from .config import QRNetConfig
 from .loop import make_optimizer, run_loop
+from ..files import write_json
 
 
 # ----------------------------------------------------------------------------- the seed's fixed data
@@ -302,5 +302,5 @@ def write_card(model, cfg: QRNetConfig, state: dict, out: Path, command: str, ex
         "deviations": list(mod.DEVIATIONS[model.variant]),
         "metrics": {},
     }
-    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    write_json(out / f"{name}.json", card)
     return card

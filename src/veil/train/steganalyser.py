@@ -9,7 +9,6 @@ builds, and written into the card.
 """
 from __future__ import annotations
 
-import json
 import random
 import time
 from pathlib import Path
@@ -20,6 +19,7 @@ import torch
 from ..registry import create_model
 from .config import SteganalyserConfig
 from .loop import make_optimizer, run_loop
+from ..files import write_json
 
 
 def tag_for(target_name: str) -> str:
@@ -124,5 +124,5 @@ def write_card(model, cfg: SteganalyserConfig, state: dict, metrics: dict, out: 
         "deviations": list(mod.DEVIATIONS),
         "metrics": {"steganalysis": metrics},
     }
-    (out / f"{name}.json").write_text(json.dumps(card, indent=1) + "\n")
+    write_json(out / f"{name}.json", card)
     return card
