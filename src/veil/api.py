@@ -10,7 +10,7 @@ import numpy as np
 from PIL import Image
 
 from .errors import CapacityError, InputError, RevealError
-from .imaging import MIN_SIDE, check_size, decode, pil_to_tensor, split_alpha, tensor_to_pil
+from .imaging import MIN_SIDE, array_to_pil, check_size, decode, pil_to_tensor, split_alpha, tensor_to_pil
 from .payloads.qr import QRCode, encode_text, read_from_probabilities, render_matrix
 
 
@@ -130,19 +130,22 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
                                 f"{m.card['name']}: a larger cover carries more)") from None
         raise
     rgb, alpha = split_alpha(image)
-    cover = pil_to_tensor(rgb)
+    qr = qr_tensor([code], m)
 
     def reads(x):
         return reveal_qr_tensor(x, m)[0][0] == code.text
 
     if attacks:
-        qr = qr_tensor([code], m)
+        cover = pil_to_tensor(rgb)
         stego, report = choose_gain(lambda g: m.embed(cover, qr, gain=g), reads, attacks)
+        check_reads_back(stego, reads, report, check, "text")
+        out = tensor_to_pil(stego, alpha)
     else:
         report = StrengthReport(gain, "fixed")
-        stego = hide_qr_tensor(cover, [code], m, gain=gain)
-    check_reads_back(stego, reads, report, check, "text")
-    return _like_cover(tensor_to_pil(stego, alpha), image), report
+        a = m.embed_array(np.asarray(rgb), qr, gain=gain)
+        check_reads_back(m.small_view(a), reads, report, check, "text")
+        out = array_to_pil(a, alpha)
+    return _like_cover(out, image), report
 
 
 def check_hiding_options(strength, verify, model=None) -> tuple[float, list[str]]:
@@ -209,10 +212,13 @@ def reveal_qr_image(image: Image.Image, model: str | None = None) -> tuple[str |
     """Like :func:`reveal_qr` but returns (text or None, recovered QR code as a greyscale image)."""
     image = _check_image(image, "stego image")
     rgb, _ = split_alpha(image)
-    x = pil_to_tensor(rgb)
+    a = np.asarray(rgb)
+    views: dict[int, object] = {}          # one shrink per processing size
     found = []
     for m in _qr_candidates(min(image.size), model):
-        found.append(reveal_qr_tensor(x, m)[0])
+        if m.processing_size not in views:
+            views[m.processing_size] = m.small_view(a)
+        found.append(reveal_qr_tensor(views[m.processing_size], m)[0])
         if found[-1][0] is not None:
             break
     text, qr = found[-1] if found[-1][0] is not None else found[0]
@@ -244,8 +250,52 @@ def attack_image(image: Image.Image, attacks: list[str], seed: int = 0) -> Image
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         with torch.no_grad():
+            if rgb.width * rgb.height > STRIPED_ATTACK_ABOVE:
+                a = None
+                if chain.reach() is not None:
+                    a = attack_in_stripes(chain, np.asarray(rgb))
+                elif len(chain.attacks) == 2 and _plain_resize(chain.attacks[0]):
+                    a = resize_array(np.asarray(rgb), chain.attacks[0].strength)
+                if a is not None:
+                    return _like_cover(array_to_pil(a, alpha), image)
             out = chain(pil_to_tensor(rgb))
     return _like_cover(tensor_to_pil(out, alpha), image)
+
+
+def _plain_resize(attack) -> bool:
+    from .attacks.pixel import Resize
+
+    return isinstance(attack, Resize) and attack.mode == "bilinear" and not isinstance(attack.strength, tuple)
+
+
+def resize_array(a: np.ndarray, scale: float) -> np.ndarray:
+    """The ``resize:SCALE`` attack (bilinear) on uint8 HxWx3, rounded to 8 bits, in stripes."""
+    from .imaging import add_residual_array, shrink_array
+
+    h, w = a.shape[:2]
+    small = shrink_array(a, (max(1, round(h * scale)), max(1, round(w * scale))))
+    return add_residual_array(np.zeros_like(a), small)
+
+
+STRIPED_ATTACK_ABOVE = 4_000_000     # pixels: larger images are attacked in stripes when every step is local
+
+
+def attack_in_stripes(chain, a: np.ndarray, rows: int = 512) -> np.ndarray:
+    """``chain`` (ending in 8-bit rounding) over uint8 HxWx3 ``a`` in stripes of ``rows`` rows, each read with
+    ``chain.reach()`` rows of context on both sides (starts aligned to ``chain.align``): the same pixels as the
+    whole image attacked at once, except that noise is drawn per stripe."""
+    from .imaging import tensor_to_uint8, uint8_to_tensor
+
+    step = chain.align
+    rows = max(step, rows // step * step)
+    halo = -(-chain.reach() // step) * step
+    out = np.empty_like(a)
+    for y0 in range(0, a.shape[0], rows):
+        y1 = min(a.shape[0], y0 + rows)
+        lo, hi = max(0, y0 - halo), min(a.shape[0], y1 + halo)
+        band = tensor_to_uint8(chain(uint8_to_tensor(a[lo:hi])))
+        out[y0:y1] = band[y0 - lo:y1 - lo]
+    return out
 
 
 # ----------------------------------------------------------------------------- a message spread over the image
@@ -276,19 +326,22 @@ def hide_report(image: Image.Image, message, *, passphrase: str | None = None, m
     gain, attacks = check_hiding_options(strength, verify, m)
     bits = message_bits(message, m, ecc, passphrase)     # capacity and text errors before any pixel work
     rgb, alpha = split_alpha(image)
-    cover = pil_to_tensor(rgb)
 
     def reads(x):
         got = reveal_tensor(x, m, passphrase).decoded
         return got is not None and got.message == message
 
     if attacks:
+        cover = pil_to_tensor(rgb)
         stego, report = choose_gain(lambda g: hide_tensor(cover, bits, m, gain=g), reads, attacks)
+        check_reads_back(stego, reads, report, check)
+        out = tensor_to_pil(stego, alpha)
     else:
         report = StrengthReport(gain, "fixed")
-        stego = hide_tensor(cover, bits, m, gain=gain)
-    check_reads_back(stego, reads, report, check)
-    return _like_cover(tensor_to_pil(stego, alpha), image), report
+        a = m.embed_array(np.asarray(rgb), bits, gain=gain)
+        check_reads_back(m.small_view(a), reads, report, check)
+        out = array_to_pil(a, alpha)
+    return _like_cover(out, image), report
 
 
 def hide(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
@@ -311,7 +364,8 @@ def reveal_report(image: Image.Image, *, passphrase: str | None = None, model=No
     image = _check_image(image, "stego image")
     passphrase = _check_passphrase(passphrase)
     rgb, _ = split_alpha(image)
-    return reveal_tensor(pil_to_tensor(rgb), get_model(model, "message"), passphrase)
+    m = get_model(model, "message")
+    return reveal_tensor(m.small_view(np.asarray(rgb)), m, passphrase)
 
 
 def reveal(image: Image.Image, *, passphrase: str | None = None, model=None) -> str | bytes:
@@ -363,10 +417,12 @@ def _is_grey(image: Image.Image) -> bool:
     return _equal_channels(np.asarray(image))
 
 
-def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet") -> Image.Image:
+def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False
+               ) -> Image.Image:
     """Hide the image ``secret`` in ``cover``; returns an 8-bit RGB (RGBA if the cover had alpha) stego
     image of the cover's size. The secret is fitted to the cover (aspect ratio kept, black padding); a grey
-    secret is hidden as grey. Save the result losslessly (PNG)."""
+    secret is hidden as grey. Save the result losslessly (PNG). ``progress``: a progress bar on stderr for
+    large images."""
     cover = _check_image(cover, "cover", MIN_IMAGE_SIDE)
     secret = _check_image(secret, "secret", 1)
     m = get_model(model, "image")
@@ -375,11 +431,11 @@ def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "ste
     s = pil_to_tensor(fitted.convert("RGB"))
     if m.secret_channels == 1:
         s = s[:, :1]
-    return _like_cover(tensor_to_pil(m.embed(pil_to_tensor(rgb), s), alpha), cover)
+    return _like_cover(tensor_to_pil(m.embed(pil_to_tensor(rgb), s, progress=progress), alpha), cover)
 
 
 def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[int, int] | None = None,
-                 grey: bool | None = None) -> Image.Image:
+                 grey: bool | None = None, progress: bool = False) -> Image.Image:
     """The secret hidden in ``stego`` by :func:`hide_image`, at the stego's size, or at ``size`` (w, h): the
     secret's own size, which undoes the fitting (padding cropped away).
 
@@ -392,7 +448,7 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     stego = _check_image(stego, "stego image", MIN_IMAGE_SIDE)
     m = get_model(model, "image")
     rgb, _ = split_alpha(stego)
-    out = m.extract(pil_to_tensor(rgb))
+    out = m.extract(pil_to_tensor(rgb), progress=progress)
     if out.shape[1] == 1:
         grey = True
     img = tensor_to_pil(out.mean(1, keepdim=True).expand(-1, 3, -1, -1) if grey else out)

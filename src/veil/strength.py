@@ -42,13 +42,13 @@ class StrengthReport:
 
 def check_reads_back(stego: torch.Tensor, reads, report: StrengthReport, check: bool = True,
                      payload: str = "message") -> None:
-    """Read the 8-bit ``stego`` back with ``reads`` and note it in ``report``; with ``check``, a stego that does not
-    give its payload back is an InputError (nothing is written): a strength too low hides nothing."""
+    """Read ``stego`` (the written 8-bit pixels, or the model's processing-size view of them) back with ``reads``
+    and note it in ``report``; with ``check``, a stego that does not give its payload back is an InputError
+    (nothing is written): a strength too low hides nothing."""
     from .errors import InputError
-    from .imaging import quantize_8bit
 
     with torch.no_grad():
-        report.reads_back = bool(reads(quantize_8bit(stego)))
+        report.reads_back = bool(reads(stego))
     if check and not report.reads_back:
         raise InputError(f"the {payload} does not read back from the stego image at strength {report.gain:g} x "
                          "calibrated, so nothing was written: raise the strength (--no-check / check=False writes "

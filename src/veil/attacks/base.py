@@ -32,6 +32,14 @@ class Attack(nn.Module):
         else:
             self.strength = float(strength)
 
+    def reach(self) -> int | None:
+        """Rows of context an output row depends on (0: each pixel alone; None: the whole image), so that a large
+        image can be attacked in stripes with this much overlap and give the same pixels as attacked whole."""
+        return None
+
+    # stripes start on multiples of this many rows (JPEG's 16-row MCUs)
+    align = 1
+
     def draw(self) -> float:
         if isinstance(self.strength, tuple):
             lo, hi = self.strength
@@ -58,6 +66,9 @@ class Identity(Attack):
     def apply(self, x, s):
         return x
 
+    def reach(self):
+        return 0
+
     def spec(self) -> str:
         return "none"
 
@@ -75,6 +86,15 @@ class Chain(Attack):
         for a in self.attacks:
             x = a(x)
         return x
+
+    def reach(self):
+        r = [a.reach() for a in self.attacks]
+        return None if None in r else sum(r)
+
+    @property
+    def align(self):
+        import math
+        return math.lcm(1, *[a.align for a in self.attacks])
 
     def spec(self) -> str:
         return "+".join(a.spec() for a in self.attacks)

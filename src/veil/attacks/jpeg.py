@@ -46,6 +46,11 @@ class JPEG(Attack):
     name = "jpeg"
     unit = "quality"
 
+    align = 16
+
+    def reach(self):
+        return 16             # a block's decoded pixels use the neighbouring chroma rows (fancy upsampling)
+
     def apply(self, x, s):
         q = int(round(s))
         out = [uint8_to_tensor(jpeg_roundtrip(tensor_to_uint8(xi), q)) for xi in x.detach().cpu()]

@@ -16,6 +16,9 @@ class Quantize8bit(Attack):
 
     name = "quantize"
 
+    def reach(self):
+        return 0
+
     def apply(self, x, s):
         return quantize_8bit(x)
 
@@ -50,6 +53,10 @@ class GaussianBlur(Attack):
 
     name = "blur"
     unit = "sigma"
+
+    def reach(self):
+        hi = self.strength[1] if isinstance(self.strength, tuple) else self.strength
+        return max(1, math.ceil(3 * hi))
 
     def apply(self, x, s):
         return gaussian_blur(x, s)
@@ -86,6 +93,9 @@ class GaussianNoise(Attack):
     name = "noise"
     unit = "std/255"
 
+    def reach(self):
+        return 0
+
     def apply(self, x, s):
         return x + torch.randn_like(x) * (s / 255.0)
 
@@ -100,6 +110,9 @@ class Brightness(Attack):
 
     name = "brightness"
     unit = "factor"
+
+    def reach(self):
+        return 0
 
     def apply(self, x, s):
         return x * s
@@ -121,6 +134,9 @@ class Saturation(Attack):
 
     name = "saturation"
     unit = "factor"
+
+    def reach(self):
+        return 0
 
     def apply(self, x, s):
         g = luma(x)

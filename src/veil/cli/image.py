@@ -64,7 +64,7 @@ def hide(args) -> int:
                          "use .png")
     _check_distinct(out, args.cover, args.secret)
     cover, secret = load_image(args.cover), load_image(args.secret)
-    stego = hide_image(cover, secret, model=args.model)
+    stego = hide_image(cover, secret, model=args.model, progress=True)
     save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
     print(f"hid a {secret.width}x{secret.height} image in {out} ({stego.width}x{stego.height})", file=sys.stderr)
     return 0
@@ -78,7 +78,8 @@ def reveal(args) -> int:
     size = parse_size(args.size) if args.size else None
     out = check_output_path(args.output, args.force)
     _check_distinct(out, args.stego)
-    img = reveal_image(load_image(args.stego), model=args.model, size=size, grey=True if args.grey else None)
+    img = reveal_image(load_image(args.stego), model=args.model, size=size, grey=True if args.grey else None,
+                       progress=True)
     save_image(img, out, force=args.force)
     print(f"revealed a {img.width}x{img.height} image -> {out}", file=sys.stderr)
     return 0

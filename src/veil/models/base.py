@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import functools
 
+import numpy as np
 import torch
 from torch import nn
 
 from ..attacks.pixel import gaussian_blur
-from ..imaging import quantize_8bit, resize
+from ..imaging import add_residual_array, quantize_8bit, resize, shrink_array
 from ..payloads.qr import QRSpec
 
 
@@ -38,7 +39,26 @@ def inference(fn):
     return run
 
 
-class QRStegoModel(nn.Module):
+class FullSizeInference:
+    """Inference on a file's pixels (uint8 HxWx3, any size) for a model that hides a residual computed at its
+    processing size: the full-size work runs in stripes (veil.imaging), so memory stays near the file's own size."""
+
+    processing_size: int
+
+    @inference
+    def embed_array(self, a: np.ndarray, payload: torch.Tensor, gain: float = 1.0) -> np.ndarray:
+        """uint8 HxWx3 cover -> uint8 HxWx3 stego, as :meth:`embed` rounded to 8 bits (the same up to rounding ties:
+        one level, on a few pixels in 10,000)."""
+        p = self.processing_size
+        return add_residual_array(a, self.small_residual(shrink_array(a, (p, p)), payload, gain))
+
+    def small_view(self, a: np.ndarray) -> torch.Tensor:
+        """uint8 HxWx3 -> the image as the decoder sees it, [1,3,P,P] (``extract`` of it is ``extract`` of the
+        whole image)."""
+        return shrink_array(a, (self.processing_size, self.processing_size))
+
+
+class QRStegoModel(FullSizeInference, nn.Module):
     def __init__(self, encoder: nn.Module, decoder: nn.Module, processing_size: int = 128,
                  max_version: int = 4, border: int = 2, max_residual: float = 0.0,
                  residual_blur: float = 0.0, residual_luma: bool = False):
@@ -63,16 +83,20 @@ class QRStegoModel(nn.Module):
     # -- shared pieces -------------------------------------------------------------------------
     def residual(self, cover: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W], scaled by strength x ``gain``."""
-        p = self.processing_size
-        r = self.encoder(resize(cover, p), qr)
+        r = self.small_residual(resize(cover, self.processing_size), qr, gain)
+        return resize(r, cover.shape[-2:]).expand_as(cover)
+
+    def small_residual(self, small: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """The residual at the processing size ([B,1 or 3,P,P]; upsampling it is the full-size residual) for the
+        cover shrunk to it, ``small`` [B,3,P,P]."""
+        r = self.encoder(small, qr)
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
         if self.residual_luma:
             r = r.mean(1, keepdim=True)  # one channel through blur and upsampling, the same change in R, G, B
         if self.residual_blur > 0:
             r = gaussian_blur(r, self.residual_blur)
-        r = r * (self.strength * gain)  # at the processing size (resizing is linear): cheaper than at full size
-        return resize(r, cover.shape[-2:]).expand_as(cover)
+        return r * (self.strength * gain)  # at the processing size (resizing is linear): cheaper than at full size
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
         """stego [B,3,H,W] -> QR logits [B,1,P,P] (positive = light module)."""

@@ -30,11 +30,17 @@ def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
     return F.pad(x, (0, pw, 0, ph), mode=mode)
 
 
-def tiled(fn, inputs: list[torch.Tensor], tile: int, halo: int, multiple: int) -> torch.Tensor:
+def tiled(fn, inputs: list[torch.Tensor], tile: int, halo: int, multiple: int, progress: str | None = None
+          ) -> torch.Tensor:
     """Apply ``fn`` to NCHW ``inputs`` (same H, W) tile by tile: each ``tile`` x ``tile`` output block is
     computed from its block plus ``halo`` pixels of context on every side (padded to ``multiple``), so
-    memory stays bounded at any image size. Exact when ``halo`` covers the network's receptive field."""
+    memory stays bounded at any image size. Exact when ``halo`` covers the network's receptive field.
+    ``progress``: a label for a progress bar on stderr, shown when there are more than 4 tiles."""
+    from tqdm.auto import tqdm
+
     h, w = inputs[0].shape[-2:]
+    n = -(-h // tile) * -(-w // tile)
+    bar = tqdm(total=n, desc=progress, unit="tile", disable=progress is None or n <= 4, leave=False)
     out = None
     for y0 in range(0, h, tile):
         for x0 in range(0, w, tile):
@@ -47,6 +53,8 @@ def tiled(fn, inputs: list[torch.Tensor], tile: int, halo: int, multiple: int) -
             if out is None:
                 out = y.new_empty((y.shape[0], y.shape[1], h, w))
             out[..., y0:y1, x0:x1] = y
+            bar.update()
+    bar.close()
     return out
 
 
@@ -92,13 +100,16 @@ class ImageStegoModel(nn.Module):
 
     # -- inference -----------------------------------------------------------------------------
     @inference
-    def embed(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
-        """cover [B,3,H,W], secret [B,secret_channels,H,W] -> stego [B,3,H,W] in [0,1] (round when saving)."""
+    def embed(self, cover: torch.Tensor, secret: torch.Tensor, progress: bool = False) -> torch.Tensor:
+        """cover [B,3,H,W], secret [B,secret_channels,H,W] -> stego [B,3,H,W] in [0,1] (round when saving).
+        ``progress``: a progress bar on stderr for images of more than 4 tiles."""
         if secret.shape[-2:] != cover.shape[-2:]:
             raise ValueError(f"secret {tuple(secret.shape[-2:])} and cover {tuple(cover.shape[-2:])} differ in size")
-        return tiled(self.encoder, [cover, secret], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
+        return tiled(self.encoder, [cover, secret], self.tile, self.halo, self.size_multiple,
+                     "hiding" if progress else None).clamp_(0, 1)
 
     @inference
-    def extract(self, stego: torch.Tensor) -> torch.Tensor:
+    def extract(self, stego: torch.Tensor, progress: bool = False) -> torch.Tensor:
         """stego [B,3,H,W] -> revealed secret [B,secret_channels,H,W] in [0,1]."""
-        return tiled(self.decoder, [stego], self.tile, self.halo, self.size_multiple).clamp_(0, 1)
+        return tiled(self.decoder, [stego], self.tile, self.halo, self.size_multiple,
+                     "revealing" if progress else None).clamp_(0, 1)

@@ -22,7 +22,7 @@ from torch import nn
 from ..imaging import quantize_8bit, resize
 from ..layers import ConvBNAct
 from ..registry import register_model
-from .base import inference
+from .base import FullSizeInference, inference
 
 DEVIATIONS = [
     "Decoder: a strided conv stack to the chip grid followed by the fixed despreading layer (the transpose of the "
@@ -128,7 +128,7 @@ class SpreadDecoder(nn.Module):
         return self.head(self.body(F.pixel_unshuffle(stego - 0.5, self.s2d)))
 
 
-class SpreadModel(nn.Module):
+class SpreadModel(FullSizeInference, nn.Module):
     """The spread-message family: bits -> chip map -> residual; stego -> chip logits -> bit logits."""
 
     def __init__(self, n_bits: int = 256, processing_size: int = 128, grid: int = 32, widths=(32, 64, 96, 128),
@@ -163,11 +163,14 @@ class SpreadModel(nn.Module):
     # -- shared pieces -------------------------------------------------------------------------
     def residual(self, cover: torch.Tensor, bits: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
         """cover [B,3,H,W], bits [B,n] -> residual [B,3,H,W] at full size (strength x ``gain``)."""
-        r = self.encoder(resize(cover, self.processing_size), self.spread(bits))
+        return resize(self.small_residual(resize(cover, self.processing_size), bits, gain), cover.shape[-2:])
+
+    def small_residual(self, small: torch.Tensor, bits: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+        """The residual at the processing size for the cover shrunk to it, ``small`` [B,3,P,P]."""
+        r = self.encoder(small, self.spread(bits))
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
-        r = r * (self.strength * gain)
-        return resize(r, cover.shape[-2:])
+        return r * (self.strength * gain)
 
     def processing_view(self, stego: torch.Tensor) -> torch.Tensor:
         """The stego image as the decoder sees it, [B,3,P,P] (reading it again at P is the identity)."""
