@@ -20,8 +20,8 @@ the evaluation's own seed. Sections:
    (1x1 included), and QR codes that hold something else; the share each model answers "no code" for.
 
 Sections 1-4 count a code as read when the model answers it (its presence score is at the threshold or over)
-with all six digits right (``exact``); ``digits_exact`` counts the digits whatever the presence score, and
-``accepted_wrong`` the codes answered with wrong digits.
+with all six digits right (``exact``); ``digits_exact`` and ``per_digit`` count the digits read whatever the
+presence score, ``accepted_wrong`` the codes answered with wrong digits, ``rejected`` those answered "no code".
 
 :func:`calibrate_presence` (``veil qrnet calibrate``) sets the presence threshold from training-split codes
 drawn as the training drew them and from non-code images of its own seed (training photos only).
@@ -59,14 +59,15 @@ def _acc(pred: list[str | None], truth: list[str]) -> dict:
 
 
 def _acc_presence(read: tuple[list[str], torch.Tensor], threshold: float | None, truth: list[str]) -> dict:
-    """:func:`_acc` of what the model answers (digits where the presence score reaches ``threshold``, else
-    nothing), and of the digits alone: ``digits_exact``; ``accepted_wrong``: answered with wrong digits;
-    ``rejected``: answered "no code"."""
+    """``exact``: share answered (presence score at ``threshold`` or over) with all six digits right;
+    ``per_digit`` and ``digits_exact``: the digits read, whatever the presence score (the seed's measures);
+    ``accepted_wrong``: share answered with wrong digits; ``rejected``: share answered "no code"."""
     digits, score = read
     accepted = [threshold is None or s >= threshold for s in score.tolist()]
     r = _acc([d if a else None for d, a in zip(digits, accepted)], truth)
     n = max(len(truth), 1)
-    r["digits_exact"] = _acc(digits, truth)["exact"]
+    raw = _acc(digits, truth)
+    r["per_digit"], r["digits_exact"] = raw["per_digit"], raw["exact"]
     r["accepted_wrong"] = sum(a and d != t for d, a, t in zip(digits, accepted, truth)) / n
     r["rejected"] = sum(not a for a in accepted) / n
     return r
@@ -451,9 +452,10 @@ def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal
                   "`veil qr reveal --qr-out` (128 px binary image, 2-module border): qrnet and zxing-cpp read that "
                   "image; `reveal` is veil's own text (zxing-cpp on the re-rendered grid with forced patterns)",
         "exact": "the model answers the code (presence score at its threshold or over; zxing-cpp: finds a code) "
-                 "with all six digits right; per_digit: share of digits right in the answers (none: all wrong); "
-                 "digits_exact: all six digits right whatever the presence score; accepted_wrong: share answered "
-                 "with wrong digits; rejected: share answered 'no code'",
+                 "with all six digits right; per_digit and digits_exact: share of digits right and share of codes "
+                 "with all six right in the digits the model reads, whatever its presence score (zxing-cpp: a code "
+                 "it does not find has all digits wrong); accepted_wrong: share answered with wrong digits; "
+                 "rejected: share answered 'no code'",
         "no_code": "images that hold no six-digit code: the held-out photos of the cover corpus (val/) whole and "
                    "in random square crops (8 px to the short side, a random quarter turn), synthetic sharp-edge "
                    "covers, uniform and Gaussian noise, flat images, tiny images (1x1 to 7x7) and QR codes of other "
@@ -621,7 +623,8 @@ def _write_cards(res: dict, models: dict, n: int, sweep_n: int, no_code_n: int, 
         path = package_dir() / "cards" / f"{name}.json"
         c = json.loads(path.read_text())
         m = {"clean_seed_format": res["models"][name]["clean_seed_format"],
-             "clean_any": {k: v for k, v in res["clean_any"][name].items() if k in ("exact", "per_digit", "n")},
+             "clean_any": {k: v for k, v in res["clean_any"][name].items()
+                           if k in ("exact", "per_digit", "n", "digits_exact", "accepted_wrong", "rejected")},
              "sweep_noise": dict(zip(map(str, res["sweep"]["noise"]["levels"]), res["sweep"]["noise"]["exact"][name])),
              "sweep_blur": dict(zip(map(str, res["sweep"]["blur"]["levels"]), res["sweep"]["blur"]["exact"][name])),
              "command": f"veil qrnet eval --n {n} --sweep-n {sweep_n} --no-code-n {no_code_n} --seed {seed} --card"}
