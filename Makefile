@@ -76,15 +76,19 @@ train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release
 
 # Neural QR reader (seed 001), 1 torch thread each; re-running resumes. qrnet.default (ours, fresh degraded codes)
-# then qrnet.seed (the paper's network and recipe, narrowed); see the cards for the measured wall times.
+# then qrnet.seed (the paper's network and recipe, narrowed); see the cards for the measured wall times. Then the
+# presence threshold under which `veil qrnet read` answers "no code" (1 min), into the released cards.
 train-qrnet: install
 	$(BIN)/veil qrnet train --model qrnet --out runs/qrnet.default --resume --release --threads 1
 	$(BIN)/veil qrnet train --model qrnet.seed --out runs/qrnet.seed --resume --release --threads 1
+	VEIL_DATA=$(DATA) $(BIN)/veil qrnet calibrate --model qrnet --threads 1 --card
+	$(BIN)/veil qrnet calibrate --model qrnet.seed --card
 
-# 10,000 fresh held-out codes, the noise/blur sweep against zxing-cpp, reveal --qr-out images, read throughput
-# -> results/qrnet.json, results/qrnet_robustness.png and the cards' metrics.
+# 10,000 fresh held-out codes, the noise/blur sweep against zxing-cpp, reveal --qr-out images, read throughput,
+# "no code" on held-out photos and generated non-codes -> results/qrnet.json, results/qrnet_robustness.png and
+# the cards' metrics.
 eval-qrnet: install
-	$(BIN)/veil qrnet eval --n 10000 --threads 1 --card
+	VEIL_DATA=$(DATA) $(BIN)/veil qrnet eval --n 10000 --threads 1 --card
 
 eval-qr: install
 	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.small --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card

@@ -1,5 +1,6 @@
 """The neural QR reader (seed 001): the generator against segno, the model contract, `veil qrnet read` with the
-shipped weights on generated codes, bad input, a tiny training run and a small evaluation through the CLI."""
+shipped weights on generated codes, on images without a code ("no code", exit 1), bad input, --json, a tiny
+training run, a small calibration and a small evaluation through the CLI."""
 import json
 import random
 from pathlib import Path
@@ -54,10 +55,18 @@ def test_contract_shapes_gradients_any_size(kwargs):
         assert prm.grad is not None and torch.isfinite(prm.grad).all(), name
     for v in out.values():
         assert torch.isfinite(v).all()
-    # inference: any size, grey or colour, a batch tensor or a list
+    # inference: any size, grey or colour, a batch tensor or a list; a model without a card has no presence
+    # threshold, so every image gets digits
     imgs = [torch.rand(3, 21, 21), torch.rand(1, 37, 50), torch.rand(1, 3, 200, 180), torch.rand(1, 9, 9)]
+    assert m.presence_threshold is None
     digits = m.read(imgs)
     assert len(digits) == 4 and all(len(d) == 6 and d.isdigit() for d in digits)
+    found, score = m.detect(imgs)
+    assert found == digits and score.shape == (4,)
+    if kwargs["variant"] == "robust":
+        assert ((score >= 0) & (score <= 1)).all()
+    else:                                               # no module grid and no presence model named
+        assert torch.isnan(score).all()
     p = m.predict(torch.rand(2, 3, 64, 64))
     assert p.shape == (2, 6, 10) and torch.allclose(p.sum(-1), torch.ones(2, 6), atol=1e-5)
     assert m.training                                   # inference restored the training mode
@@ -110,8 +119,99 @@ def test_read_cli_bad_files_among_good_ones(tmp_path, capsys):
     assert "missing.png" in errs[0] and "notes.png" in errs[1] and "Traceback" not in err
     assert main(["qrnet", "read", "--model", "qr_densenet", good[0]]) == 2      # not a qrnet model
     assert main(["qrnet", "read", "--model", "qrnet.nothing", good[0]]) == 2
-    err = capsys.readouterr().err
-    assert len(err.splitlines()) == 2 and "Traceback" not in err
+    assert main(["qrnet", "read", missing, str(text)]) == 2                     # no file could be read
+    out, err = capsys.readouterr()
+    assert out == "" and len(err.splitlines()) == 4 and "Traceback" not in err
+
+
+def test_all_masks_and_presence_score():
+    """The eight masked codes of a string are segno's with that mask forced; the presence score is the share of
+    the 238 checked modules that agree, best of the eight masks."""
+    import segno
+
+    from veil.models.qrnet import _checked_modules, presence_scores
+
+    strings = ["000000", "480213", "999999"]
+    allm = qd.fast_codes().matrices_all_masks(strings)
+    for s_, codes in zip(strings, allm):
+        for k in range(8):
+            ref = np.array(segno.make(s_, version=1, error="h", micro=False, boost_error=False, mask=k).matrix) > 0
+            assert np.array_equal(codes[k], ref), (s_, k)
+    keep = _checked_modules().numpy().reshape(21, 21)
+    assert keep.sum() == 238
+    grids = torch.from_numpy(allm[:, 5].astype(np.float32))          # any mask agrees fully
+    flipped = grids[1].clone().flatten()
+    flipped[np.flatnonzero(keep)[:10]] = 1 - flipped[np.flatnonzero(keep)[:10]]
+    flipped[0] = 1 - flipped[0]                                      # a finder module: not checked
+    got = presence_scores(strings + ["480213"], torch.cat([grids, flipped.view(1, 21, 21)]))
+    assert torch.allclose(got, torch.tensor([1.0, 1.0, 1.0, 1 - 10 / 238]))
+    other = presence_scores(["123456"], grids[1:2])[0]               # another string's code: far from it
+    assert other < 0.75
+
+
+def _noise_png(path, size=120, seed=0):
+    Image.fromarray((np.random.default_rng(seed).random((size, size)) * 255).astype(np.uint8), "L").save(path)
+    return str(path)
+
+
+ASTRONAUT = str(Path(veil.__file__).parent / "assets" / "astronaut.png")
+
+
+@pytest.mark.parametrize("kind", ["noise", "photo", "one_pixel", "flat"])
+def test_read_cli_no_code(tmp_path, capsys, kind):
+    """An image without a code: exit 1, one line on stderr, nothing on stdout (the shipped weights' threshold)."""
+    if kind == "noise":
+        f = _noise_png(tmp_path / "noise.png")
+    elif kind == "photo":
+        f = ASTRONAUT
+    else:
+        f = str(tmp_path / f"{kind}.png")
+        Image.new("RGB", (1, 1) if kind == "one_pixel" else (64, 48), (200, 30, 30)).save(f)
+    assert main(["qrnet", "read", f]) == 1
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert err.splitlines() == [f"veil: {f}: no six-digit QR code found"]
+
+
+def test_read_cli_codes_among_non_codes_and_json(tmp_path, capsys):
+    strings, mats = _codes(2, seed=4)
+    codes = []
+    for i, m in enumerate(mats):
+        f = tmp_path / f"code{i}.png"
+        Image.fromarray((qd.render(m, 3 + i, (2,) * 4) * 255).astype(np.uint8), "L").save(f)
+        codes.append(str(f))
+    noise, missing = _noise_png(tmp_path / "noise.png"), str(tmp_path / "missing.png")
+    assert main(["qrnet", "read", *codes]) == 0
+    assert capsys.readouterr().out.splitlines() == [f"{f}\t{s}" for f, s in zip(codes, strings)]
+    assert main(["qrnet", "read", codes[0], noise, ASTRONAUT, codes[1]]) == 1
+    out, err = capsys.readouterr()
+    assert out.splitlines() == [f"{codes[0]}\t{strings[0]}", f"{codes[1]}\t{strings[1]}"]
+    assert err.splitlines() == [f"veil: {noise}: no six-digit QR code found",
+                                f"veil: {ASTRONAUT}: no six-digit QR code found"]
+
+    assert main(["qrnet", "read", "--json", codes[0], noise, missing]) == 1
+    out, err = capsys.readouterr()
+    docs = [json.loads(line) for line in out.splitlines()]
+    assert [d["file"] for d in docs] == [codes[0], noise, missing]
+    assert docs[0]["digits"] == strings[0] and docs[0]["score"] > 0.95 and set(docs[0]) == {"file", "digits", "score"}
+    assert docs[1]["digits"] is None and 0 <= docs[1]["score"] < 0.75 and set(docs[1]) == {"file", "digits", "score"}
+    assert docs[2]["digits"] is None and docs[2]["score"] is None and "missing.png" in docs[2]["error"]
+    assert len(err.splitlines()) == 2
+    assert main(["qrnet", "read", "--json", codes[1]]) == 0
+    assert json.loads(capsys.readouterr().out)["digits"] == strings[1]
+
+
+def test_seed_model_says_no_code_through_the_default_presence(tmp_path, capsys):
+    """qrnet.seed has no module grid: qrnet.default's presence decides, the digits are the seed network's."""
+    strings, mats = _codes(1, seed=5)
+    code = tmp_path / "code.png"
+    Image.fromarray((qd.render(mats[0], 4, (4,) * 4) * 255).astype(np.uint8), "L").save(code)
+    m = veil.load_model("qrnet.seed", task="qrnet")
+    assert m.presence_threshold == veil.load_model("qrnet", task="qrnet").presence_threshold
+    assert main(["qrnet", "read", "--model", "qrnet.seed", "--json", str(code), _noise_png(tmp_path / "n.png")]) == 1
+    docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert len(docs[0]["digits"]) == 6 and docs[0]["score"] > 0.95
+    assert docs[1]["digits"] is None and docs[1]["score"] < 0.75
 
 
 def test_seed_model_reads_the_seed_format():
@@ -126,6 +226,9 @@ def test_api_read_qr_digits():
     strings, mats = _codes(3, seed=3)
     imgs = [Image.fromarray((qd.render(m, 3, (2,) * 4) * 255).astype(np.uint8), "L") for m in mats]
     assert veil.read_qr_digits(imgs) == strings
+    photo = Image.open(ASTRONAUT)
+    assert veil.read_qr_digits([imgs[0], photo, Image.new("L", (1, 1))]) == [strings[0], None, None]
+    assert veil.read_qr_digits(photo) == [None]
     with pytest.raises(InputError):
         veil.read_qr_digits(["not an image"])
 
@@ -154,11 +257,46 @@ def test_tiny_training_runs_through_the_cli(tmp_path, capsys):
     assert "validation on 20 held-out codes" in capsys.readouterr().out
 
 
-def test_eval_small(tmp_path):
+def _small_corpus(root):
+    """A cover corpus of two small photos a split (crops of the bundled astronaut), where VEIL_DATA points."""
+    photo = Image.open(ASTRONAUT).convert("RGB")
+    for split, boxes in (("train", [(0, 0, 96, 80), (200, 100, 300, 228)]), ("val", [(300, 300, 420, 400),
+                                                                                     (50, 250, 130, 330)])):
+        (root / split).mkdir(parents=True)
+        for i, box in enumerate(boxes):
+            photo.crop(box).save(root / split / f"photo{i}.png")
+
+
+def test_calibrate_small(tmp_path, monkeypatch, capsys):
+    _small_corpus(tmp_path / "covers")
+    monkeypatch.setenv("VEIL_DATA", str(tmp_path / "covers"))
+    card = (Path(veil.__file__).parent / "cards" / "qrnet.default.json").read_text()
+    assert main(["qrnet", "calibrate", "--n", "40"]) == 0
+    err = capsys.readouterr().err
+    assert "qrnet.default: threshold 0." in err and "/238 modules" in err
+    assert (Path(veil.__file__).parent / "cards" / "qrnet.default.json").read_text() == card    # no --card
+    from veil.eval.qrnet import calibrate_presence
+
+    p = calibrate_presence("qrnet", n=40, log=lambda m: None)
+    assert 0.5 < p["threshold"] < 1 and p["calibration"]["codes"]["n"] == 40
+    assert p["calibration"]["non_codes"]["photo"]["n"] == 2 and p["calibration"]["non_codes"]["photo_crop"]["n"] == 40
+    assert calibrate_presence("qrnet.seed", log=lambda m: None)["model"] == "qrnet.default"
+
+
+def test_eval_small(tmp_path, monkeypatch):
+    _small_corpus(tmp_path / "covers")
+    monkeypatch.setenv("VEIL_DATA", str(tmp_path / "covers"))
     out = tmp_path / "qrnet.json"
     assert main(["qrnet", "eval", "--n", "40", "--sweep-n", "12", "--reveal-n", "6", "--bench-n", "20",
-                 "--out", str(out)]) == 0
+                 "--no-code-n", "20", "--out", str(out)]) == 0
     res = json.loads(out.read_text())
+    nc = res["no_code"]["models"]["qrnet.default"]
+    assert res["no_code"]["photos"] == {"held_out": 2, "calibration": 2}
+    assert nc["by_kind"]["photo"]["n"] == 2 and nc["by_kind"]["photo_crop"]["n"] == 20
+    assert nc["by_kind"]["tiny"]["n"] == 2 and nc["by_kind"]["other_qr"]["n"] == 5
+    assert nc["held_out"]["n"] == 2 + 20 + 5 + 5 + 2 + 2 and nc["held_out"]["rejected"] >= 0.9
+    assert res["targets"]["no_code_rejected"]["n"] == nc["held_out"]["n"]
+    assert res["models"]["qrnet.default"]["clean_seed_format"]["accepted_wrong"] == 0
     assert set(res["models"]) == {"qrnet.default", "qrnet.seed"}
     for kind in ("noise", "blur"):
         sw = res["sweep"][kind]

@@ -11,7 +11,7 @@ Public API (PIL images in and out; nothing heavy is imported until used)::
     stego = veil.hide_image(cover, secret)               # an image in an image (StegNet; "pixinpix", "lsb3")
     secret = veil.reveal_image(stego)
     veil.analyze_image(stego)                            # classical LSB detectors: rates in [0,1], "fused"
-    veil.read_qr_digits([Image.open("code.png")])        # neural QR reader (seed 001): ["012345"]
+    veil.read_qr_digits([Image.open("code.png")])        # neural QR reader (seed 001): ["012345"] (None: no code)
     veil.list_models()                                   # released model names ("arch.tag")
     model = veil.load_model("qr_densenet")               # torch module with embed/extract
 """
@@ -130,9 +130,10 @@ def disguise_reveal(disguise, key: bytes, passphrase: str | None = None, check: 
 __all__ += ["disguise_train", "disguise_reveal"]
 
 
-def read_qr_digits(images, model: str | None = None) -> list[str]:
+def read_qr_digits(images, model: str | None = None) -> list[str | None]:
     """The six digits of each version-1 QR code image (PIL; any size, quiet zone or not, any quarter turn), read
-    by the neural QR reader (``qrnet``, or ``"qrnet.seed"``, seed 001's network), e.g. ``["012345", ...]``."""
+    by the neural QR reader (``qrnet``, or ``"qrnet.seed"``, seed 001's network), e.g. ``["012345", None, ...]``:
+    None for an image that holds no six-digit code (a photo, noise, another kind of code)."""
     from .api import read_qr_digits as _read
 
     return _read(images, model=model)

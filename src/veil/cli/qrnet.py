@@ -1,4 +1,5 @@
-"""``veil qrnet read|train|eval``: the neural QR reader (seed 001) that reads the six digits of a version-1 code."""
+"""``veil qrnet read|train|eval|calibrate``: the neural QR reader (seed 001) that reads the six digits of a
+version-1 code, or answers that an image holds none."""
 from __future__ import annotations
 
 import sys
@@ -14,10 +15,14 @@ def add_parser(sub) -> None:
     qsub = p.add_subparsers(dest="qrnet_command", metavar="ACTION")
     qsub.required = True
 
-    r = qsub.add_parser("read", help="print each file's six digits (path, a tab, the digits)")
+    r = qsub.add_parser("read", help="print each file's six digits (path, a tab, the digits); exit 1 if a file "
+                                     "holds no six-digit code or cannot be read, 2 if no file can be read")
     r.add_argument("files", nargs="+", metavar="FILE", help="images of version-1 QR codes holding 6 digits")
     r.add_argument("--model", default=None, help="qrnet (default, any size/rotation/quality) or qrnet.seed")
     r.add_argument("--threads", type=options.positive_int, default=None, help="torch threads (default: torch's)")
+    r.add_argument("--json", action="store_true",
+                   help='one JSON object per file and line: {"file", "digits" (null: no code), "score"} '
+                        '(the presence score; "error" for a file that cannot be read)')
     r.set_defaults(func=read_cmd)
 
     t = qsub.add_parser("train", help="train qrnet (or the seed's reproduction) from its recipe")
@@ -51,6 +56,9 @@ def add_parser(sub) -> None:
                    help="stego images whose `veil qr reveal --qr-out` image is read (0: skip)")
     e.add_argument("--bench-n", type=options.count, default=1000, dest="bench_n",
                    help="PNG files timed through `veil qrnet read` (0: skip)")
+    e.add_argument("--no-code-n", type=options.count, default=2000, dest="no_code_n",
+                   help="crops of held-out photos (and a share of it in noise, flat, tiny, synthetic and other-QR "
+                        "images) that must get 'no code' (0: skip)")
     e.add_argument("--seed", type=options.seed, default=1, help="draws the fresh codes (the recipes train with seed 0)")
     e.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
     e.add_argument("--out", default="results/qrnet.json", help="results JSON (the plot goes beside it)")
@@ -58,8 +66,24 @@ def add_parser(sub) -> None:
     e.add_argument("--card", action="store_true", help="write the measured numbers into the released cards")
     e.set_defaults(func=eval_cmd)
 
+    c = qsub.add_parser("calibrate", help="set the presence threshold under which `read` answers 'no code'")
+    c.add_argument("--model", default="qrnet", help="qrnet (default) or qrnet.seed (which uses qrnet's presence)")
+    c.add_argument("--n", type=options.positive_int, default=10000,
+                   help="training-split codes, and crops of training photos (default 10000)")
+    c.add_argument("--seed", type=options.seed, default=0, help="draws the calibration images")
+    c.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
+    c.add_argument("--card", action="store_true", help="write the threshold into the released card")
+    c.set_defaults(func=calibrate_cmd)
+
 
 def read_cmd(args) -> int:
+    """Each file's six digits on stdout (``FILE<TAB>DIGITS``, or one JSON object a line with ``--json``), in the
+    order given. A file whose presence score is under the model's threshold (no six-digit code in it) gets one
+    line on stderr and nothing on stdout; so does a file that cannot be read. Exit 0: every file read; 1: some
+    file held no code or could not be read; 2: no file could be read."""
+    import json
+    import math
+
     import numpy as np
     import torch
 
@@ -70,7 +94,7 @@ def read_cmd(args) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     model = get_model(args.model, "qrnet")
-    names, images, failed = [], [], 0
+    names, images, errors = [], [], {}
     for f in args.files:
         try:
             img = load_image(f)
@@ -80,11 +104,30 @@ def read_cmd(args) -> int:
                 images.append(pil_to_tensor(img))
             names.append(f)
         except InputError as e:
-            print(f"veil: error: {e}", file=sys.stderr)
-            failed += 1
-    digits = model.read(images) if images else []
-    sys.stdout.write("".join(f"{n}\t{d}\n" for n, d in zip(names, digits)))
-    return 1 if failed else 0
+            errors[f] = str(e)
+    digits, scores = model.detect(images) if images else ([], torch.zeros(0))
+    threshold = model.presence_threshold
+    found = {n: (d if threshold is None or s >= threshold else None, s)
+             for n, d, s in zip(names, digits, scores.tolist())}
+    out, missing = [], 0
+    for f in args.files:             # in the order given (a file named twice is read twice)
+        if f in errors:
+            print(f"veil: error: {errors[f]}", file=sys.stderr)
+            if args.json:
+                out.append(json.dumps({"file": f, "digits": None, "score": None, "error": errors[f]}))
+            continue
+        d, s = found[f]
+        if d is None:
+            missing += 1
+            print(f"veil: {f}: no six-digit QR code found", file=sys.stderr)
+        if args.json:
+            out.append(json.dumps({"file": f, "digits": d, "score": None if math.isnan(s) else round(s, 4)}))
+        elif d is not None:
+            out.append(f"{f}\t{d}")
+    sys.stdout.write("".join(line + "\n" for line in out))
+    if errors and not names:
+        return 2
+    return 1 if errors or missing else 0
 
 
 def _recipe(model: str) -> Path:
@@ -149,7 +192,20 @@ def eval_cmd(args) -> int:
         if getattr(args, k) < 1:
             raise InputError(f"--{k.replace('_', '-')} must be at least 1")
     models = args.model or ["qrnet", "qrnet.seed"]
-    evaluate(models, n=args.n, sweep_n=args.sweep_n, reveal_n=args.reveal_n, bench_n=args.bench_n, seed=args.seed,
-             out=Path(args.out), plot=not args.no_plot, card=args.card,
+    evaluate(models, n=args.n, sweep_n=args.sweep_n, reveal_n=args.reveal_n, bench_n=args.bench_n,
+             no_code_n=args.no_code_n, seed=args.seed, out=Path(args.out), plot=not args.no_plot, card=args.card,
              log=lambda m: print(m, file=sys.stderr))
+    return 0
+
+
+def calibrate_cmd(args) -> int:
+    import torch
+
+    from ..errors import InputError
+    from ..eval.qrnet import calibrate_presence
+
+    torch.set_num_threads(max(1, args.threads))
+    if args.n < 10:
+        raise InputError("--n must be at least 10")
+    calibrate_presence(args.model, n=args.n, seed=args.seed, card=args.card, log=lambda m: print(m, file=sys.stderr))
     return 0

@@ -240,6 +240,16 @@ class FastDigitCodes:
             out[sel] = self._affine(self.final0[mask].reshape(-1), cols, bits[sel])
         return out.reshape(-1, SIZE, SIZE) > 0
 
+    def matrices_all_masks(self, strings: list[str]) -> np.ndarray:
+        """The code of each string under each of the eight data masks (format information written for that
+        mask), whichever segno would choose: bool [N, 8, 21, 21], True = dark. Other generators may pick
+        another mask than segno does for the same string (the standard leaves the choice to the encoder)."""
+        if not strings:
+            return np.zeros((0, 8, SIZE, SIZE), bool)
+        bits = data_bits(strings).astype(np.int32)
+        out = np.stack([self._affine(self.final0[k].reshape(-1), self.final_cols[k], bits) for k in range(8)], 1)
+        return out.reshape(-1, 8, SIZE, SIZE) > 0
+
     def verify(self, strings: list[str]) -> None:
         """Raise :class:`GeneratorMismatch` unless every matrix equals segno's."""
         fast = self.matrices(strings)

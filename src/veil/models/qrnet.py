@@ -30,7 +30,19 @@ Then three networks in one module:
 Training ``forward(x, rotation=None)`` takes prepared inputs [B,1,S,S] and returns {"logits": [B,6,10]}
 and, robust, "orient_logits" [B,4], "bit_logits" [B,20] and "module_logits" [B,21,21]. Inference
 :meth:`QRNet.read` takes images of any size (tensors [C,H,W] or [1,C,H,W] in [0,1], C = 1 or 3) and returns
-six-digit strings; :meth:`QRNet.predict` returns the digit probabilities [B,6,10].
+six-digit strings, or None for an image that holds no six-digit code; :meth:`QRNet.detect` returns the digits
+read whatever the image shows and their presence scores; :meth:`QRNet.predict` returns the digit
+probabilities [B,6,10].
+
+"No code" (:func:`presence_scores`): six digits fix the whole version-1 ECC-H code but for its data mask, so
+the robust variant re-renders the code of the digits it read under each of the eight masks and compares it
+with its own upright module grid on the 238 modules outside the function patterns (208 data and
+error-correction modules, 30 format-information modules). A code read right agrees on nearly all of them;
+a photo, noise, a flat image, a QR code holding something else, or a code read wrong agrees on far fewer
+(about half for a photo). Below the threshold of the card's ``presence`` section (calibrated by
+``veil qrnet calibrate`` on training-split codes and non-code images, none of the evaluation's), ``read``
+answers None. The seed variant has no module grid: its card's ``presence.model`` names the robust model whose
+presence score and threshold decide whether there is a code; the digits are still the seed network's.
 """
 from __future__ import annotations
 
@@ -194,6 +206,33 @@ def prepare_robust_many(greys: list[np.ndarray], size: int) -> torch.Tensor:
     return out
 
 
+# ----------------------------------------------------------------------------- presence ("no code")
+
+def _checked_modules() -> torch.Tensor:
+    """bool [441]: the modules outside the function patterns (finders with separators, timing, dark module):
+    the 208 data and error-correction modules and the 30 format-information modules of a version-1 code."""
+    from ..payloads.qr import function_patterns
+
+    return torch.from_numpy(~function_patterns(1)[0].reshape(-1))
+
+
+def presence_scores(digits: list[str], grid: torch.Tensor) -> torch.Tensor:
+    """How well upright module probabilities ``grid`` [B,21,21] (1 = dark) show the code of ``digits``: the
+    share of the 238 modules outside the function patterns on which the grid, thresholded at 0.5, equals the
+    version-1 ECC-H code of those digits, best of the eight data masks (the format information names the mask,
+    so it is checked with it). Returns [B] in [0,1]: 1 for a grid that is exactly that code, about 0.55 for
+    a photo or noise (a random grid agrees on half the modules; the decoder picks the digits it agrees with
+    best). The function patterns are left out: every version-1 code has them, whatever it holds."""
+    from ..data import qr_digits as qd
+
+    if not digits:
+        return torch.zeros(0)
+    codes = torch.from_numpy(qd.fast_codes().matrices_all_masks(digits).reshape(len(digits), 8, -1))
+    keep = _checked_modules()
+    dark = (grid.reshape(len(digits), 1, -1) > 0.5)[..., keep]
+    return (dark == codes[..., keep]).float().mean(-1).amax(1)
+
+
 # ----------------------------------------------------------------------------- blocks
 
 def conv_bn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
@@ -341,6 +380,10 @@ class QRNet(nn.Module):
     def _fast_logits(self, x: torch.Tensor, p: dict) -> torch.Tensor:
         """Robust variant, inference: the same digit logits as ``forward(x)["logits"]`` in eval mode, with the
         folded weights and channels-last activations (a 1-channel 42x42 input is memory-bound on a CPU)."""
+        return self._fast_outputs(x, p)[0]
+
+    def _fast_outputs(self, x: torch.Tensor, p: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """:meth:`_fast_logits` and the upright module probabilities [B,21,21] (1 = dark) it decoded."""
         def run(h, layers):
             h = h.contiguous(memory_format=torch.channels_last)
             for w, b, stride in layers:
@@ -351,25 +394,70 @@ class QRNet(nn.Module):
         g = F.conv2d(run(unrotate(x, k), p["grid"]), *p["grid_out"])
         if g.shape[-2:] != (21, 21):
             g = F.adaptive_avg_pool2d(g, 21)
-        h = 2 * torch.sigmoid(g).contiguous().flatten(1) - 1
+        grid = torch.sigmoid(g[:, 0]).contiguous()
+        h = 2 * grid.flatten(1) - 1
         h = F.relu_(F.linear(F.relu_(F.linear(h, *p["fc1"])), *p["fc2"]))
-        return F.linear(h, *p["digits"]).view(-1, 6, 10)
+        return F.linear(h, *p["digits"]).view(-1, 6, 10), grid
 
     @inference
     def predict(self, images, batch: int = 1024) -> torch.Tensor:
         """Images (as :meth:`prepare`) -> digit probabilities [B,6,10]."""
-        x = self.prepare(images)
-        if self.variant == "robust":      # chunks of 128 stay in the CPU's cache
-            p = self._folded()
-            out = [torch.softmax(self._fast_logits(x[i:i + 128], p), -1) for i in range(0, len(x), 128)]
-        else:
-            out = [torch.softmax(self.forward(x[i:i + batch])["logits"], -1) for i in range(0, len(x), batch)]
-        return torch.cat(out) if out else torch.zeros(0, 6, 10)
+        return self._predict(self.prepare(images), batch)[0]
 
-    def read(self, images, batch: int = 1024) -> list[str]:
-        """Images (as :meth:`prepare`) -> their six digits, e.g. ["012345", ...]."""
-        p = self.predict(images, batch=batch)
-        return ["".join(str(int(d)) for d in row) for row in p.argmax(-1)]
+    def _predict(self, x: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Prepared x -> (digit probabilities [B,6,10], robust: upright module probabilities [B,21,21])."""
+        if self.variant == "seed":
+            out = [torch.softmax(self.forward(x[i:i + batch])["logits"], -1) for i in range(0, len(x), batch)]
+            return (torch.cat(out) if out else torch.zeros(0, 6, 10)), None
+        p = self._folded()                # chunks of 128 stay in the CPU's cache
+        out = [self._fast_outputs(x[i:i + 128], p) for i in range(0, len(x), 128)]
+        if not out:
+            return torch.zeros(0, 6, 10), torch.zeros(0, 21, 21)
+        return torch.softmax(torch.cat([o[0] for o in out]), -1), torch.cat([o[1] for o in out])
+
+    @property
+    def presence(self) -> dict:
+        """The card's ``presence`` section ({} for a model without a card, e.g. one just built or trained)."""
+        return (getattr(self, "card", None) or {}).get("presence") or {}
+
+    def _presence_model(self) -> QRNet | None:
+        """The model whose presence score decides: this one (robust), the card's ``presence.model`` (seed)."""
+        if self.variant == "robust":
+            return self
+        name = self.presence.get("model")
+        if name is None:
+            return None
+        if getattr(self, "_presence_cache", (None, None))[0] != name:
+            from ..registry import load_model
+
+            self._presence_cache = (name, load_model(name, task="qrnet"))
+        return self._presence_cache[1]
+
+    @property
+    def presence_threshold(self) -> float | None:
+        """The presence score below which :meth:`read` answers "no code" (None: no check, every image gives
+        digits): the card's ``presence.threshold``, the presence model's for the seed variant."""
+        m = self._presence_model()
+        t = m.presence.get("threshold") if m is not None else None
+        return None if t is None else float(t)
+
+    @inference
+    def detect(self, images, batch: int = 1024) -> tuple[list[str], torch.Tensor]:
+        """Images (as :meth:`prepare`) -> (the six digits read from each, whatever it shows; presence scores
+        [B] in [0,1], :func:`presence_scores` of the robust grid, NaN where no presence model is known)."""
+        probs, grid = self._predict(self.prepare(images), batch)
+        digits = ["".join(str(int(d)) for d in row) for row in probs.argmax(-1)]
+        if grid is not None:
+            return digits, presence_scores(digits, grid)
+        m = self._presence_model()
+        return digits, (m.detect(images, batch)[1] if m is not None else torch.full((len(digits),), float("nan")))
+
+    def read(self, images, batch: int = 1024) -> list[str | None]:
+        """Images (as :meth:`prepare`) -> their six digits, e.g. ["012345", None, ...]: None for an image whose
+        presence score is under :attr:`presence_threshold` (no six-digit code in it)."""
+        digits, score = self.detect(images, batch=batch)
+        t = self.presence_threshold
+        return [d if t is None or s >= t else None for d, s in zip(digits, score.tolist())]
 
 
 @register_model
