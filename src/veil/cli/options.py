@@ -70,30 +70,6 @@ def _int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
 
 
-def seed(text: str) -> int:
-    """A random seed: a whole number in [0, 2**63 - 1]."""
-    v = _int(text)
-    if not 0 <= v <= SEED_MAX:
-        raise argparse.ArgumentTypeError(f"{text} is not in [0, 2**63 - 1]")
-    return v
-
-
-def positive_int(text: str) -> int:
-    """A count that must be at least 1 (threads, steps, batch, sizes)."""
-    v = _int(text)
-    if v < 1:
-        raise argparse.ArgumentTypeError(f"{text} is not a positive whole number")
-    return v
-
-
-def count(text: str) -> int:
-    """A count that may be 0 (0 = skip)."""
-    v = _int(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative")
-    return v
-
-
 def _float(text: str) -> float:
     try:
         v = float(text)
@@ -104,17 +80,18 @@ def _float(text: str) -> float:
     return v
 
 
-def positive_float(text: str) -> float:
-    """A finite number above 0 (learning rates)."""
-    v = _float(text)
-    if v <= 0:
-        raise argparse.ArgumentTypeError(f"{text} is not above 0")
-    return v
+def _checked(parse, ok, failure: str):
+    """An argparse type: ``parse`` the text, then refuse a value for which ``ok`` is false (``failure`` says why)."""
+    def check(text: str):
+        v = parse(text)
+        if not ok(v):
+            raise argparse.ArgumentTypeError(f"{text} {failure}")
+        return v
+    return check
 
 
-def weight(text: str) -> float:
-    """A finite number at or above 0 (loss weights, thresholds)."""
-    v = _float(text)
-    if v < 0:
-        raise argparse.ArgumentTypeError(f"{text} is negative")
-    return v
+seed = _checked(_int, lambda v: 0 <= v <= SEED_MAX, "is not in [0, 2**63 - 1]")          # random seeds
+positive_int = _checked(_int, lambda v: v >= 1, "is not a positive whole number")   # threads, steps, batch, sizes
+count = _checked(_int, lambda v: v >= 0, "is negative")                             # counts where 0 = skip
+positive_float = _checked(_float, lambda v: v > 0, "is not above 0")                # learning rates
+weight = _checked(_float, lambda v: v >= 0, "is negative")                          # loss weights, thresholds
