@@ -64,6 +64,9 @@ def measure(argv: list[str]) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+    from veil.files import write_json
+
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", default="8000x6000")
     ap.add_argument("--only", nargs="*", default=None)
@@ -82,12 +85,11 @@ def main(argv: list[str] | None = None) -> int:
             r["within_target"] = r["exit"] == 0 and r["peak_rss_mb"] <= LIMIT_MB and r["seconds"] <= LIMIT_S
             print(f"{name:24s} exit {r['exit']}  {r['seconds']:7.2f} s  {r['peak_rss_mb']:8.1f} MB  {r['stderr_last']}",
                   flush=True)
-    doc = {"size": f"{w}x{h}", "targets": {"peak_rss_mb": LIMIT_MB, "seconds": LIMIT_S},
-           "machine": {"cpus": os.cpu_count(), "python": platform.python_version()}, "commands": rows}
+            if not args.only:        # after every command, so a long run that is stopped keeps what it measured
+                write_json(args.out, {"size": f"{w}x{h}", "targets": {"peak_rss_mb": LIMIT_MB, "seconds": LIMIT_S},
+                                      "machine": {"cpus": os.cpu_count(), "python": platform.python_version()},
+                                      "complete": len(rows) == len(commands(d)), "commands": rows})
     if not args.only:
-        sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
-        from veil.files import write_json
-        write_json(args.out, doc)
         print(f"-> {args.out}")
     return 0
 
