@@ -223,3 +223,15 @@ def test_eval_steganalysis_with_a_shipped_learned_steganalyser(sample, tmp_path,
     assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "1", "--learned", "stegnet",
                  "--out-dir", str(out)]) == 2           # not a steganalyser: one line, exit 2
     assert "not a steganalysis model" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 7, 64])
+def test_counting_in_stripes_gives_the_whole_image_numbers(photo, rows):
+    # Pairs and 2x2 groups that straddle two stripes, non-overlapping groups on odd stripe starts, chi-square
+    # blocks that run across stripes: every estimate equals the one from the image counted in one piece.
+    rng = np.random.default_rng(rows)
+    for a in (D.lsb_embed(photo[:37, :41], 0.2, rng), rng.integers(0, 256, (9, 13), dtype=np.uint8),
+              D.lsb_embed(photo[:66, :70], 0.5, rng, sequential=True)):
+        whole = D.analyze_counts(D.count(a, rows=10_000))
+        assert D.analyze_counts(D.count(a, rows=rows)) == whole
+    assert 0.1 < whole["chi_square"] and whole["fused"] > 0.2     # the sequential 50% case is seen at all

@@ -84,6 +84,119 @@ def _smaller_root(a: float, b: float, c: float) -> float:
     return r1 if abs(r1) <= abs(r2) else r2
 
 
+# ----------------------------------------------------------------------------- counts, stripe by stripe
+
+STRIPE_ROWS = 256       # rows counted at a time: memory stays near the image's own size at any size
+
+
+class Counts:
+    """Every count the four detectors read, for one image, accumulated over its rows in order (:meth:`add` a
+    stripe of rows at a time): the same numbers as counting the whole image at once, because a pair or a 2x2 group
+    that straddles two stripes is counted with the previous stripe's last row, and the chi-square's blocks of
+    samples run on across stripes.
+
+    - ``pairs[c]``: 65,536 counts of (u, v) pairs of horizontally and vertically adjacent samples of channel c;
+    - ``rs[c, inverted, sign, overlapping]``: the R and S counts of 2x2 groups under the masks +M (sign 0) and -M
+      (sign 1), both checkerboard masks added, of the channel (inverted 0) and of its LSB-inverted copy (1), for
+      overlapping (0) and non-overlapping (1) groups; ``groups[c, overlapping]``: how many groups were scored;
+    - ``chi_stat``, ``chi_pairs``: Westfeld's statistic and the pairs seen after every ``block`` samples
+      (raster order, R, G, B interleaved) of the cumulative histogram.
+    """
+
+    def __init__(self, channels: int, block: int = CHI_BLOCK):
+        self.channels, self.block = channels, block
+        self.pairs = np.zeros((channels, 65536), np.int64)
+        self.rs = np.zeros((channels, 2, 2, 2, 2), np.int64)
+        self.groups = np.zeros((channels, 2), np.int64)
+        self.height = self.width = 0
+        self._prev: np.ndarray | None = None        # the last row added, [1, W, C]
+        self._hist = np.zeros(256, np.int64)         # cumulative histogram of the complete blocks so far
+        self._left = np.zeros(0, np.uint8)           # samples after the last complete block
+        self._stat: list[np.ndarray] = []
+        self._seen: list[np.ndarray] = []
+
+    def add(self, rows: np.ndarray) -> None:
+        """Count the next ``rows`` ([h, W, C] uint8, C = ``channels``) of the image."""
+        if rows.shape[0] == 0:
+            return
+        ext = rows if self._prev is None else np.concatenate([self._prev, rows])
+        first = self.height - (ext.shape[0] - rows.shape[0])     # image row of ext's first row
+        for c in range(self.channels):
+            self._count_pairs(c, rows[..., c], ext[..., c])
+            if ext.shape[0] >= 2 and ext.shape[1] >= 2:
+                x = ext[..., c]
+                for inv in (0, 1):
+                    self._count_groups(c, inv, x ^ 1 if inv else x, first % 2)
+        self._feed_blocks(rows.reshape(-1))
+        self.height += rows.shape[0]
+        self.width = rows.shape[1]
+        self._prev = rows[-1:].copy()
+
+    def _count_pairs(self, c: int, rows: np.ndarray, ext: np.ndarray) -> None:
+        x, e = rows.astype(np.uint16), ext.astype(np.uint16)
+        n = self.pairs[c]
+        n += np.bincount(((x[:, :-1] << 8) | x[:, 1:]).ravel(), minlength=65536)
+        n += np.bincount(((e[:-1] << 8) | e[1:]).ravel(), minlength=65536)
+
+    def _count_groups(self, c: int, inv: int, x: np.ndarray, parity: int) -> None:
+        """R and S counts of the 2x2 groups whose top-left sample is in any row of ``x`` but its last. A group
+        (a b / c d) is scored by the discrimination f = |a-b| + |b-d| + |d-c| (a path through its four pixels); the
+        two complementary checkerboard masks (flip a, d / flip b, c) are both used. ``parity``: the image row of
+        x's first row, mod 2 (non-overlapping groups start on even rows and columns)."""
+        x = x.astype(np.int16)
+        h, v = np.abs(x[:, :-1] - x[:, 1:]), np.abs(x[:-1] - x[1:])
+
+        def f(hh, vv, hh2):  # f of the group with top-left corner (i, j), all overlapping positions
+            return hh[:-1, :] + vv[:, 1:] + hh2[1:, :]
+
+        base = f(h, v, h)
+        sparse = base[parity::2, ::2]
+        self.groups[c] += (base.size, sparse.size) if inv == 0 else (0, 0)
+        for si, sign in enumerate((1, -1)):
+            fx = _flip(x, sign)
+            h_lf, h_rf = np.abs(fx[:, :-1] - x[:, 1:]), np.abs(x[:, :-1] - fx[:, 1:])  # left / right flipped
+            v_tf, v_bf = np.abs(fx[:-1] - x[1:]), np.abs(x[:-1] - fx[1:])              # top / bottom flipped
+            for fm in (f(h_lf, v_bf, h_rf), f(h_rf, v_tf, h_lf)):   # mask flips a and d / b and c
+                self.rs[c, inv, si, 0] += (np.count_nonzero(fm > base), np.count_nonzero(fm < base))
+                fs = fm[parity::2, ::2]
+                self.rs[c, inv, si, 1] += (np.count_nonzero(fs > sparse), np.count_nonzero(fs < sparse))
+
+    def _feed_blocks(self, flat: np.ndarray) -> None:
+        data = np.concatenate([self._left, flat]) if self._left.size else flat
+        nb = data.size // self.block
+        if nb:
+            # hist[v, b]: count of value v in block b, cumulative over blocks (value-major: a contiguous cumsum)
+            codes = data[:nb * self.block].reshape(nb, self.block).astype(np.intp) * nb + np.arange(nb)[:, None]
+            hist = np.cumsum(np.bincount(codes.ravel(), minlength=256 * nb).reshape(256, nb), axis=1)
+            hist += self._hist[:, None]
+            self._hist = hist[:, -1].copy()
+            even, odd = hist[0::2].astype(np.float64), hist[1::2].astype(np.float64)
+            e = (even + odd) / 2
+            used = e > 0
+            self._stat.append(np.where(used, (even - e) ** 2 / np.where(used, e, 1), 0).sum(0))
+            self._seen.append(used.sum(0).astype(np.float64))
+        self._left = data[nb * self.block:].copy()
+
+    @property
+    def chi_stat(self) -> np.ndarray:
+        return np.concatenate(self._stat) if self._stat else np.zeros(0)
+
+    @property
+    def chi_pairs(self) -> np.ndarray:
+        return np.concatenate(self._seen) if self._seen else np.zeros(0)
+
+
+def count(a: np.ndarray, block: int = CHI_BLOCK, rows: int = STRIPE_ROWS) -> Counts:
+    """The :class:`Counts` of a whole 8-bit image ([H,W] or [H,W,C]; alpha is not analysed), ``rows`` at a time."""
+    chans = _channels(a)
+    counts = Counts(len(chans), block)
+    a = np.asarray(a)
+    a = a[:, :, None] if a.ndim == 2 else a[:, :, :3]
+    for y in range(0, a.shape[0], rows):
+        counts.add(np.ascontiguousarray(a[y:y + rows]))
+    return counts
+
+
 # ----------------------------------------------------------------------------- chi-square
 
 def _chi2_sf(x: np.ndarray, k: np.ndarray) -> np.ndarray:
@@ -97,19 +210,16 @@ def _chi2_sf(x: np.ndarray, k: np.ndarray) -> np.ndarray:
 def _chi_square_blocks(a: np.ndarray, block: int) -> tuple[np.ndarray, np.ndarray]:
     """Westfeld's statistic sum_k (n_2k - e_k)^2 / e_k, e_k = (n_2k + n_2k+1) / 2, and the number of pairs
     seen, on the cumulative histogram after every ``block`` samples (raster order, R, G, B interleaved)."""
-    chans = _channels(a)
-    flat = np.stack(chans, -1).reshape(-1) if len(chans) > 1 else chans[0].reshape(-1)
-    nb = flat.size // block
-    if nb < 1:
-        return np.zeros(0), np.zeros(0)
-    # hist[v, b]: count of value v in block b, then cumulative over blocks (value-major: a contiguous cumsum)
-    codes = flat[:nb * block].reshape(nb, block).astype(np.intp) * nb + np.arange(nb, dtype=np.intp)[:, None]
-    hist = np.cumsum(np.bincount(codes.ravel(), minlength=256 * nb).reshape(256, nb), axis=1)
-    even, odd = hist[0::2].astype(np.float64), hist[1::2].astype(np.float64)
-    e = (even + odd) / 2
-    used = e > 0
-    stat = np.where(used, (even - e) ** 2 / np.where(used, e, 1), 0).sum(0)
-    return stat, used.sum(0).astype(np.float64)
+    c = count(a, block)
+    return c.chi_stat, c.chi_pairs
+
+
+def _chi_estimate(stat: np.ndarray, k: np.ndarray, alpha: float = CHI_ALPHA, published: bool = False) -> float:
+    if stat.size == 0:
+        return 0.0
+    if published:
+        return _clip(float(_chi2_sf(stat, k - 1.0).mean()))
+    return _clip(float((_chi2_sf(2 * stat, k) > alpha).mean()))
 
 
 def chi_square(a: np.ndarray, block: int = CHI_BLOCK, alpha: float = CHI_ALPHA, published: bool = False) -> float:
@@ -121,12 +231,7 @@ def chi_square(a: np.ndarray, block: int = CHI_BLOCK, alpha: float = CHI_ALPHA, 
     The p-value is P(chi2_k > 2 S) over the k pairs seen (see the module docstring: given the pair totals,
     S is distributed as chi2_k / 2 under the hypothesis). ``published=True`` gives the paper's formula
     P(chi2_k-1 > S) averaged over the blocks instead (StegExpose's reading), for comparison."""
-    stat, k = _chi_square_blocks(a, block)
-    if stat.size == 0:
-        return 0.0
-    if published:
-        return _clip(float(_chi2_sf(stat, k - 1.0).mean()))
-    return _clip(float((_chi2_sf(2 * stat, k) > alpha).mean()))
+    return _chi_estimate(*_chi_square_blocks(a, block), alpha, published)
 
 
 # ----------------------------------------------------------------------------- RS analysis
@@ -136,42 +241,12 @@ def _flip(x: np.ndarray, sign: int) -> np.ndarray:
     return x ^ 1 if sign > 0 else ((x + 1) ^ 1) - 1
 
 
-def _rs_counts(x: np.ndarray) -> dict[tuple[int, bool], np.ndarray]:
-    """R and S shares of 2x2 groups under masks +M and -M, for overlapping and non-overlapping groups.
-
-    A group (a b / c d) is scored by the discrimination f = |a-b| + |b-d| + |d-c| (a path through its
-    four pixels). Two complementary checkerboard masks (flip a, d / flip b, c) are both used.
-    Returns {(sign, overlapping): array [R, S]} averaged over the two masks.
-    """
-    x = x.astype(np.int16)
-    h, v = np.abs(x[:, :-1] - x[:, 1:]), np.abs(x[:-1] - x[1:])
-
-    def f(hh, vv, hh2):  # f of the group with top-left corner (i, j), all overlapping positions
-        return hh[:-1, :] + vv[:, 1:] + hh2[1:, :]
-
-    base = f(h, v, h)
-    out = {}
-    for sign in (1, -1):
-        fx = _flip(x, sign)
-        h_lf, h_rf = np.abs(fx[:, :-1] - x[:, 1:]), np.abs(x[:, :-1] - fx[:, 1:])  # left / right flipped
-        v_tf, v_bf = np.abs(fx[:-1] - x[1:]), np.abs(x[:-1] - fx[1:])              # top / bottom flipped
-        masked = (f(h_lf, v_bf, h_rf),   # mask flips a and d
-                  f(h_rf, v_tf, h_lf))   # mask flips b and c
-        for overlapping in (True, False):
-            b0 = base if overlapping else base[::2, ::2]
-            rs = np.zeros(2)
-            for fm in masked:
-                fm = fm if overlapping else fm[::2, ::2]
-                rs += [np.count_nonzero(fm > b0), np.count_nonzero(fm < b0)]
-            out[(sign, overlapping)] = rs / (2 * b0.size)
-    return out
-
-
-def _rs_estimate(c0: dict, c1: dict, overlapping: bool) -> float:
-    d0 = c0[(1, overlapping)][0] - c0[(1, overlapping)][1]
-    dm0 = c0[(-1, overlapping)][0] - c0[(-1, overlapping)][1]
-    d1 = c1[(1, overlapping)][0] - c1[(1, overlapping)][1]
-    dm1 = c1[(-1, overlapping)][0] - c1[(-1, overlapping)][1]
+def _rs_estimate(rs: np.ndarray, groups: np.ndarray, overlapping: bool) -> float:
+    """One channel's rate from its R and S shares (``rs``, ``groups`` of :class:`Counts`)."""
+    o = 0 if overlapping else 1
+    share = rs[:, :, o] / (2 * groups[o])             # [inverted, sign, (R, S)]
+    d0, dm0 = share[0, 0, 0] - share[0, 0, 1], share[0, 1, 0] - share[0, 1, 1]
+    d1, dm1 = share[1, 0, 0] - share[1, 0, 1], share[1, 1, 0] - share[1, 1, 1]
     a, b, c = 2 * (d1 + d0), dm0 - dm1 - d1 - 3 * d0, d0 - dm0
     if b * b - 4 * a * c < 0:
         # No real root: the R_M and S_M curves have (nearly) met, which is what a (nearly) fully embedded
@@ -182,29 +257,20 @@ def _rs_estimate(c0: dict, c1: dict, overlapping: bool) -> float:
     return z / (z - 0.5) if abs(z - 0.5) > 1e-12 else 1.0
 
 
+def _rs(c: Counts) -> float:
+    if min(c.height, c.width) < 3:
+        return 0.0
+    est = [_rs_estimate(c.rs[ch], c.groups[ch], o) for ch in range(c.channels) for o in (True, False)]
+    return _clip(float(np.mean(est)))
+
+
 def rs(a: np.ndarray) -> float:
     """RS analysis: Fridrich et al.'s quadratic 2(d1+d0) z^2 + (d-0 - d-1 - d1 - 3 d0) z + d0 - d-0 = 0,
     rate p = z / (z - 1/2), for overlapping and non-overlapping 2x2 groups, averaged (as StegExpose)."""
-    est = []
-    for ch in _channels(a):
-        if min(ch.shape) < 3:
-            continue
-        c0, c1 = _rs_counts(ch), _rs_counts(ch ^ 1)
-        est += [_rs_estimate(c0, c1, True), _rs_estimate(c0, c1, False)]
-    return _clip(float(np.mean(est))) if est else 0.0
+    return _rs(count(a))
 
 
 # ----------------------------------------------------------------------------- sample pairs
-
-def _pair_counts(ch: np.ndarray) -> np.ndarray:
-    """256x256 counts of ordered pairs (u, v) of horizontally (left, right) and vertically (top, bottom)
-    adjacent samples."""
-    x = ch.astype(np.uint16)
-    h = (x[:, :-1] << 8) | x[:, 1:]
-    v = (x[:-1] << 8) | x[1:]
-    n = np.bincount(h.ravel(), minlength=65536) + np.bincount(v.ravel(), minlength=65536)
-    return n.reshape(256, 256).astype(np.float64)
-
 
 _U, _V = np.meshgrid(np.arange(256), np.arange(256), indexing="ij")
 
@@ -219,10 +285,16 @@ def _spa(n: np.ndarray) -> float:
     return _smaller_root(0.5 * (w + z), 2 * x - n.sum(), y - x)
 
 
+def _per_channel(c: Counts, estimate) -> float:
+    """``estimate`` of each channel's 256x256 pair counts, averaged (0 for an image of one sample)."""
+    if c.height * c.width < 2:
+        return 0.0
+    return _clip(float(np.mean([estimate(n.reshape(256, 256).astype(np.float64)) for n in c.pairs])))
+
+
 def sample_pairs(a: np.ndarray) -> float:
     """Sample pair analysis, per channel, channel estimates averaged."""
-    est = [_spa(_pair_counts(ch)) for ch in _channels(a) if ch.size > 1]
-    return _clip(float(np.mean(est))) if est else 0.0
+    return _per_channel(count(a), _spa)
 
 
 _DIFF = np.abs(_U - _V)
@@ -255,21 +327,24 @@ def _primary(n: np.ndarray, m_max: int = PRIMARY_SETS_M) -> float:
 
 def primary_sets(a: np.ndarray) -> float:
     """Primary sets analysis, per channel, channel estimates averaged."""
-    est = [_primary(_pair_counts(ch)) for ch in _channels(a) if ch.size > 1]
-    return _clip(float(np.mean(est))) if est else 0.0
+    return _per_channel(count(a), _primary)
 
 
 # ----------------------------------------------------------------------------- all of them
 
 def analyze_array(a: np.ndarray) -> dict[str, float]:
-    """Every detector's estimate and the fused score (their mean), keys as in :data:`DETECTORS` + fused."""
-    chans = _channels(a)
-    pairs = [_pair_counts(ch) for ch in chans if ch.size > 1]
+    """Every detector's estimate and the fused score (their mean), keys as in :data:`DETECTORS` + fused. The
+    image is read in stripes of :data:`STRIPE_ROWS` rows."""
+    return analyze_counts(count(a))
+
+
+def analyze_counts(c: Counts) -> dict[str, float]:
+    """:func:`analyze_array` from an image's :class:`Counts`."""
     out = {
-        "primary_sets": _clip(float(np.mean([_primary(n) for n in pairs]))) if pairs else 0.0,
-        "chi_square": chi_square(a),
-        "sample_pairs": _clip(float(np.mean([_spa(n) for n in pairs]))) if pairs else 0.0,
-        "rs": rs(a),
+        "primary_sets": _per_channel(c, _primary),
+        "chi_square": _chi_estimate(c.chi_stat, c.chi_pairs),
+        "sample_pairs": _per_channel(c, _spa),
+        "rs": _rs(c),
     }
     out["fused"] = float(np.mean([out[k] for k in DETECTORS]))
     return out
