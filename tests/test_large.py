@@ -63,3 +63,31 @@ def test_hiding_through_the_uint8_path_matches_the_float_embed(sample, route):
     assert diff.max() <= 1 and (diff > 0).mean() < 1e-3
     stego = Image.fromarray(m.embed_array(a, payload))
     assert (veil.reveal_qr(stego) if route == "qr" else veil.reveal(stego)) == "x"
+
+
+@pytest.mark.parametrize("name", ["lsb1", "lsb4", "stegnet"])
+@pytest.mark.parametrize("secret_channels", [1, 3])
+def test_image_hiding_on_uint8_tiles_gives_the_float_path_pixels(name, secret_channels):
+    # embed_array / extract_array never hold a float copy of the whole image; their pixels must be those of
+    # embed / extract on the whole float image, rounded (tiles: 150 px with the models' own halos).
+    from veil.registry import create_model
+
+    m = create_model(name, secret_channels=secret_channels).eval()
+    m.tile = 150
+    with torch.no_grad():            # away from the zero-initialised residual head, so the stego is not the cover
+        for i, p in enumerate(m.parameters()):
+            p.add_(0.05 * torch.randn(p.shape, generator=torch.Generator().manual_seed(i)))
+    rng = np.random.default_rng(secret_channels)
+    cover = rng.integers(0, 256, (333, 401, 3), dtype=np.uint8)
+    cover[:, :200] = np.linspace(0, 255, 200, dtype=np.uint8)[None, :, None]      # smooth and busy halves
+    secret = rng.integers(0, 256, (333, 401, secret_channels), dtype=np.uint8)
+    stego = m.embed_array(cover, secret)
+    assert stego.dtype == np.uint8 and stego.shape == cover.shape and (stego != cover).any()
+    assert (stego == tensor_to_uint8(m.embed(uint8_to_tensor(cover), uint8_to_tensor(secret)))).all()
+    full = m.extract(uint8_to_tensor(stego))
+    assert (m.extract_array(stego) == tensor_to_uint8(full)).all()
+    assert (m.extract_array(stego, grey=True) == tensor_to_uint8(full.mean(1, keepdim=True))).all()
+    if name.startswith("lsb"):     # and the secret's high bits come back
+        bits = int(name[3])
+        got = m.extract_array(stego, grey=secret_channels == 1)
+        assert (got >> (8 - bits) == secret >> (8 - bits)).all()
