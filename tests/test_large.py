@@ -91,3 +91,24 @@ def test_image_hiding_on_uint8_tiles_gives_the_float_path_pixels(name, secret_ch
         bits = int(name[3])
         got = m.extract_array(stego, grey=secret_channels == 1)
         assert (got >> (8 - bits) == secret >> (8 - bits)).all()
+
+
+@pytest.mark.parametrize("route, verify", [("qr", ["blur:1", "resize:0.5"]), ("message", ["jpeg:75", "blur:1"])])
+def test_verify_on_a_large_cover_works_on_uint8_pixels(sample, route, verify, monkeypatch):
+    # Above STRIPED_ATTACK_ABOVE pixels, --verify embeds, attacks and reads from uint8 pixels in stripes (no
+    # float copy of the whole image): it picks the strength the float path picks, and the written file gives the
+    # text back after the real attacks.
+    import veil.api as api
+
+    cover = sample.resize((640, 480))
+    hide = api.hide_qr_report if route == "qr" else api.hide_report
+    floats, ref = hide(cover, "large", verify=verify)
+    monkeypatch.setattr(api, "STRIPED_ATTACK_ABOVE", 100_000)
+    m = api.get_model(None, "qr" if route == "qr" else "message")
+    monkeypatch.setattr(type(m), "embed", lambda *a, **k: pytest.fail("float embed on a large cover"))
+    stego, rep = hide(cover, "large", verify=verify)
+    assert rep.mode == ref.mode == "verified" and rep.gain == ref.gain and rep.attacks == verify and rep.reads_back
+    assert np.abs(np.asarray(stego, dtype=int) - np.asarray(floats, dtype=int)).max() <= 1
+    reveal = veil.reveal_qr if route == "qr" else veil.reveal
+    for spec in verify:
+        assert reveal(veil.attack_image(stego, [spec])) == "large"

@@ -115,8 +115,6 @@ def _like_cover(stego: Image.Image, cover: Image.Image) -> Image.Image:
 def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc: str = "M",
                    strength: float | None = None, verify: list[str] | None = None, check: bool = True):
     """:func:`hide_qr`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
-    from .strength import StrengthReport, check_reads_back, choose_gain
-
     image = _check_image(image, "cover")
     asked = get_model(model, "qr")
     gain, attacks = check_hiding_options(strength, verify, asked)
@@ -130,22 +128,43 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
                                 f"{m.card['name']}: a larger cover carries more)") from None
         raise
     rgb, alpha = split_alpha(image)
-    qr = qr_tensor([code], m)
 
     def reads(x):
         return reveal_qr_tensor(x, m)[0][0] == code.text
 
-    if attacks:
-        cover = pil_to_tensor(rgb)
-        stego, report = choose_gain(lambda g: m.embed(cover, qr, gain=g), reads, attacks)
-        check_reads_back(stego, reads, report, check, "text")
-        out = tensor_to_pil(stego, alpha)
-    else:
-        report = StrengthReport(gain, "fixed")
-        a = m.embed_array(np.asarray(rgb), qr, gain=gain)
-        check_reads_back(m.small_view(a), reads, report, check, "text")
-        out = array_to_pil(a, alpha)
+    out, report = _hide_pixels(rgb, alpha, m, qr_tensor([code], m), reads, gain, attacks, check, "text")
     return _like_cover(out, image), report
+
+
+def _hide_pixels(rgb: Image.Image, alpha, m, payload, reads, gain: float, attacks: list[str], check: bool,
+                 what: str = "message"):
+    """(stego PIL image, :class:`veil.strength.StrengthReport`): ``payload`` embedded in the RGB cover by ``m``
+    (a model with ``embed``, ``embed_array`` and ``small_view``) at ``gain``, or at the quietest gain after which
+    ``reads`` still gets it back through each of ``attacks``; the 8-bit result is read back before it is returned
+    (:func:`veil.strength.check_reads_back`).
+
+    Fixed gains, and large covers (over ``STRIPED_ATTACK_ABOVE`` pixels) whose attacks can run in stripes, work on
+    the file's uint8 pixels in stripes; other attacks are checked on the whole float image."""
+    from .attacks import Chain, Quantize8bit, parse_attack
+    from .imaging import quantize_8bit
+    from .strength import StrengthReport, check_reads_back, choose_gain
+
+    a = np.asarray(rgb)
+    chains = [Chain(parse_attack(x), Quantize8bit()) for x in attacks]
+    if attacks and not (a.shape[0] * a.shape[1] > STRIPED_ATTACK_ABOVE and all(map(_array_attack, chains))):
+        cover = pil_to_tensor(rgb)
+        stego, report = choose_gain(lambda g: quantize_8bit(m.embed(cover, payload, gain=g)), reads, attacks)
+        check_reads_back(stego, reads, report, check, what)
+        return tensor_to_pil(stego, alpha), report
+    if attacks:
+        def apply(stego, attack):
+            return m.small_view(_array_attack(Chain(attack, Quantize8bit()))(stego))
+
+        stego, report = choose_gain(lambda g: m.embed_array(a, payload, gain=g), reads, attacks, apply=apply)
+    else:
+        stego, report = m.embed_array(a, payload, gain=gain), StrengthReport(gain, "fixed")
+    check_reads_back(m.small_view(stego), reads, report, check, what)
+    return array_to_pil(stego, alpha), report
 
 
 def check_hiding_options(strength, verify, model=None) -> tuple[float, list[str]]:
@@ -250,16 +269,21 @@ def attack_image(image: Image.Image, attacks: list[str], seed: int = 0) -> Image
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         with torch.no_grad():
-            if rgb.width * rgb.height > STRIPED_ATTACK_ABOVE:
-                a = None
-                if chain.reach() is not None:
-                    a = attack_in_stripes(chain, np.asarray(rgb))
-                elif len(chain.attacks) == 2 and _plain_resize(chain.attacks[0]):
-                    a = resize_array(np.asarray(rgb), chain.attacks[0].strength)
-                if a is not None:
-                    return _like_cover(array_to_pil(a, alpha), image)
+            run = _array_attack(chain) if rgb.width * rgb.height > STRIPED_ATTACK_ABOVE else None
+            if run is not None:
+                return _like_cover(array_to_pil(run(np.asarray(rgb)), alpha), image)
             out = chain(pil_to_tensor(rgb))
     return _like_cover(tensor_to_pil(out, alpha), image)
+
+
+def _array_attack(chain):
+    """A function that applies ``chain`` (ending in 8-bit rounding) to uint8 HxWx3 pixels without a float copy of
+    the whole image (in stripes when every step is local, or a plain resize), or None when it cannot."""
+    if chain.reach() is not None:
+        return lambda a: attack_in_stripes(chain, a)
+    if len(chain.attacks) == 2 and _plain_resize(chain.attacks[0]):
+        return lambda a: resize_array(a, chain.attacks[0].strength)
+    return None
 
 
 def _plain_resize(attack) -> bool:
@@ -317,8 +341,7 @@ def _check_passphrase(passphrase) -> str | None:
 def hide_report(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
                 strength: float | None = None, verify: list[str] | None = None, check: bool = True):
     """:func:`hide`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
-    from .hiding import hide_tensor, message_bits, reveal_tensor
-    from .strength import StrengthReport, check_reads_back, choose_gain
+    from .hiding import message_bits, reveal_tensor
 
     image = _check_image(image, "cover")
     message, passphrase = _check_message(message), _check_passphrase(passphrase)
@@ -331,16 +354,7 @@ def hide_report(image: Image.Image, message, *, passphrase: str | None = None, m
         got = reveal_tensor(x, m, passphrase).decoded
         return got is not None and got.message == message
 
-    if attacks:
-        cover = pil_to_tensor(rgb)
-        stego, report = choose_gain(lambda g: hide_tensor(cover, bits, m, gain=g), reads, attacks)
-        check_reads_back(stego, reads, report, check)
-        out = tensor_to_pil(stego, alpha)
-    else:
-        report = StrengthReport(gain, "fixed")
-        a = m.embed_array(np.asarray(rgb), bits, gain=gain)
-        check_reads_back(m.small_view(a), reads, report, check)
-        out = array_to_pil(a, alpha)
+    out, report = _hide_pixels(rgb, alpha, m, bits, reads, gain, attacks, check)
     return _like_cover(out, image), report
 
 

@@ -296,15 +296,16 @@ def add_residual_array(a: np.ndarray, r) -> np.ndarray:
     if H <= p or H <= rows:                       # small, or the residual is shrunk: one piece
         full = resize(r, (H, W))
         return tensor_to_uint8((uint8_to_tensor(a) + full).clamp_(0, 1))
-    wide = resize(r, (p, W))[0]                   # [C, p, W]: the horizontal pass, small
     scale = p / H
     for y0 in range(0, H, rows):
         y1 = min(H, y0 + rows)
         src = ((torch.arange(y0, y1, dtype=torch.float64) + 0.5) * scale - 0.5).clamp_(min=0)
         i0 = src.floor().long().clamp_(max=p - 1)
         i1 = (i0 + 1).clamp_(max=p - 1)
+        lo, hi = int(i0[0]), int(i1[-1]) + 1
+        wide = resize(r[..., lo:hi, :], (hi - lo, W))[0]          # [C, rows used, W]: the horizontal pass
         l1 = (src - i0).float()[None, :, None]
-        band = wide[:, i0] * (1 - l1) + wide[:, i1] * l1            # [C, rows, W], the vertical pass
+        band = wide[:, i0 - lo] * (1 - l1) + wide[:, i1 - lo] * l1  # [C, rows, W], the vertical pass
         x = torch.from_numpy(np.array(a[y0:y1])).permute(2, 0, 1).float().div_(255.0).add_(band)
         out[y0:y1] = x.clamp_(0, 1).mul_(255.0).round_().to(torch.uint8).permute(1, 2, 0).numpy()
     return out

@@ -55,56 +55,68 @@ def check_reads_back(stego: torch.Tensor, reads, report: StrengthReport, check: 
                          "it anyway)")
 
 
-def _failures(embed, reads, gain: float, attacks: list, specs: list[str],
-              stop_early: bool = True) -> tuple[torch.Tensor, list[str]]:
-    """Embed at ``gain``, round to 8 bits, and return (stego, specs of the attacks after which ``reads`` is
-    False)."""
+def _attacked_tensor(stego: torch.Tensor, attack) -> torch.Tensor:
     from .imaging import quantize_8bit
 
-    stego = quantize_8bit(embed(gain))
+    return quantize_8bit(attack(stego))
+
+
+def _failures(embed, reads, gain: float, attacks: list, specs: list[str], stop_early: bool = True,
+              apply=_attacked_tensor):
+    """Embed at ``gain`` and return (stego, specs of the attacks after which ``reads`` is False)."""
+    stego = embed(gain)
     failed = []
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(VERIFY_SEED)
         for spec, attack in zip(specs, attacks):
-            if not reads(quantize_8bit(attack(stego))):
+            if not reads(apply(stego, attack)):
                 failed.append(spec)
                 if stop_early:
                     break
     return stego, failed
 
 
-def choose_gain(embed, reads, attacks: list[str], ladder=DEFAULT_LADDER,
-                margin: int = 1) -> tuple[torch.Tensor, StrengthReport]:
-    """(stego [1,3,H,W], report) for one image: ``embed(gain)`` makes the stego at a gain and ``reads(image)``
-    says whether the payload comes back exactly from an attacked 8-bit image. Picks the smallest rung of
-    ``ladder`` (binary search, success is close to monotone in the gain) after which the payload reads back
-    through every attack, moved up ``margin`` rungs and checked again (stepping further up if that rung fails)."""
+def choose_gain(embed, reads, attacks: list[str], ladder=DEFAULT_LADDER, margin: int = 1,
+                apply=_attacked_tensor) -> tuple[torch.Tensor, StrengthReport]:
+    """(stego, report) for one image: ``embed(gain)`` makes the stego at a gain, rounded to 8 bits as it will be
+    written (a tensor [1,3,H,W], or whatever ``apply`` takes), ``apply(stego, attack)`` attacks it as a file
+    would be (by default: the attack module on the tensor, rounded to 8 bits), and ``reads(image)`` says whether
+    the payload comes back exactly from the attacked image. Picks the smallest rung of ``ladder`` (binary
+    search, success is close to monotone in the gain) after which the payload reads back through every attack,
+    moved up ``margin`` rungs and checked again (stepping further up if that rung fails)."""
     from .attacks import parse_attack
 
     ladder = sorted(float(g) for g in ladder)
     parsed = [parse_attack(a) for a in attacks]
     last = len(ladder) - 1
-    checked: dict[int, tuple[torch.Tensor, list[str]]] = {}
+    checked: dict[int, list[str]] = {}
+    latest: list = [None, None]          # the last rung embedded and its stego: one full-size image held at a time
 
-    def check(i: int) -> tuple[torch.Tensor, list[str]]:
-        """(stego, failed attacks) at rung ``i``, each rung embedded and attacked once; on the top rung every
-        attack is run, so an unverified report lists them all."""
+    def failures(i: int) -> list[str]:
+        """The attacks rung ``i`` fails, each rung embedded and attacked once; on the top rung every attack is
+        run, so an unverified report lists them all."""
         if i not in checked:
-            checked[i] = _failures(embed, reads, ladder[i], parsed, attacks, stop_early=i < last)
+            latest[1] = None
+            latest[1], checked[i] = _failures(embed, reads, ladder[i], parsed, attacks, i < last, apply)
+            latest[0] = i
         return checked[i]
+
+    def result(i: int, mode: str):
+        stego = latest[1] if latest[0] == i else embed(ladder[i])     # embedding is deterministic
+        return stego, StrengthReport(ladder[i], mode, list(attacks), checked[i], len(checked))
+
     lo, hi = 0, last                     # find the first passing rung in [lo, hi]; last+1 = none passes
     first = last + 1
     while lo <= hi:
         mid = (lo + hi) // 2
-        if not check(mid)[1]:
+        if not failures(mid):
             first, hi = mid, mid - 1
         else:
             lo = mid + 1
     i = min(first + margin, last)
     while True:
-        stego, failed = check(i)
-        if not failed:
-            return stego, StrengthReport(ladder[i], "verified", list(attacks), [], len(checked))
+        if not failures(i):
+            return result(i, "verified")
         if i == last:
-            return stego, StrengthReport(ladder[i], "unverified", list(attacks), failed, len(checked))
+            return result(i, "unverified")
         i += 1
