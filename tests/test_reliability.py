@@ -5,6 +5,7 @@ import os
 import subprocess
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -186,3 +187,33 @@ def test_a_strength_too_low_to_read_back_writes_nothing(route, sample_path, tmp_
     _, report = (veil.api.hide_qr_report if route == "qr" else veil.api.hide_report)(
         Image.open(sample_path), "kept", strength=1)
     assert report.reads_back is True
+
+
+_UNDER_A_MEMORY_LIMIT = """
+import resource, sys
+from veil.cli.main import main
+import numpy, torch, PIL.Image
+vm = int(next(l for l in open("/proc/self/status") if l.startswith("VmSize")).split()[1]) << 10
+limit = vm + (int(sys.argv[1]) << 20)       # room above what the imports already mapped
+resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads VmSize from /proc")
+@pytest.mark.parametrize("room, argv", [
+    (150, ["attack", "{src}", "-o", "{out}", "--contrast", "0.9"]),             # fails in a PyTorch allocation
+    (60, ["attack", "{src}", "-o", "{out}", "--contrast", "0.9"]),              # fails in NumPy / Pillow
+    (60, ["image", "hide", "{src}", "{src}", "-o", "{out}", "--model", "lsb2"])])
+def test_running_out_of_memory_is_one_line_and_exit_2(tmp_path, room, argv):
+    # A real allocation failure (the address space capped a little above the imports), not a simulated one:
+    # PyTorch's RuntimeError and NumPy's MemoryError both end in one line and exit 2, with no file written.
+    src, out = tmp_path / "big.png", tmp_path / "out.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (2000, 3000, 3), dtype=np.uint8)).save(
+        src, compress_level=0)
+    cmd = [a.format(src=src, out=out) for a in argv]
+    p = subprocess.run([sys.executable, "-c", _UNDER_A_MEMORY_LIMIT, str(room), *cmd], capture_output=True, text=True,
+                       env={**os.environ, "OMP_NUM_THREADS": "1"}, timeout=120)
+    assert p.returncode == 2, p.stderr
+    assert p.stderr.strip() == "veil: error: out of memory (try a smaller image)"
+    assert not out.exists() and list(tmp_path.iterdir()) == [src]

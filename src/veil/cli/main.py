@@ -74,6 +74,13 @@ def signals_as_exceptions():
             signal.signal(s, handler)
 
 
+def _out_of_memory(e: Exception) -> bool:
+    """PyTorch reports a failed allocation as a RuntimeError (CPU: "can't allocate memory"; CUDA's
+    OutOfMemoryError is a RuntimeError too), not as MemoryError."""
+    text = str(e)
+    return isinstance(e, RuntimeError) and ("can't allocate memory" in text or "out of memory" in text.lower())
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
@@ -110,7 +117,10 @@ def main(argv: list[str] | None = None) -> int:
     except OSError as e:         # a file or folder the user named: missing permission, name too long, disk full
         print(f"veil: error: {e}", file=sys.stderr)
         return 2
-    except Exception as e:       # anything else is veil's fault
+    except Exception as e:       # anything else is veil's fault, except PyTorch's allocation failures
+        if _out_of_memory(e):
+            print("veil: error: out of memory (try a smaller image)", file=sys.stderr)
+            return 2
         print(f"veil: internal error, please report: {type(e).__name__}: {e}", file=sys.stderr)
         return 3
 
