@@ -55,14 +55,18 @@ def commands(d: Path) -> dict[str, list[str]]:
 
 
 def measure(argv: list[str]) -> dict:
-    t = time.perf_counter()
-    p = subprocess.Popen([sys.executable, "-m", "veil", *argv], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t
-    err = p.stderr.read().decode(errors="replace").strip().splitlines()
+    # stderr goes to a file, not a pipe: a progress bar over thousands of tiles would fill a pipe nobody reads
+    # until the end, and block the command
+    with tempfile.TemporaryFile() as err_file:
+        t = time.perf_counter()
+        p = subprocess.Popen([sys.executable, "-m", "veil", *argv], stdout=subprocess.DEVNULL, stderr=err_file)
+        _, status, usage = os.wait4(p.pid, 0)
+        wall = time.perf_counter() - t
+        err_file.seek(0)
+        err = err_file.read().decode(errors="replace").replace("\r", "\n").strip().splitlines()
     code = os.waitstatus_to_exitcode(status)
     return {"exit": code, "seconds": round(wall, 2), "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
-            "stderr_last": err[-1] if err else ""}
+            "stderr_last": err[-1].strip() if err else ""}
 
 
 def main(argv: list[str] | None = None) -> int:
