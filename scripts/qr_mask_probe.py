@@ -17,9 +17,9 @@ import numpy as np
 import torch
 from PIL import Image
 
-from veil.api import get_model, qr_tensor, reveal_qr_tensor
+from veil.qr import get_model, qr_tensor, reveal_qr_tensor
 from veil.attacks import parse_attack
-from veil.attacks.pixel import gaussian_blur
+from veil.ops import gaussian_blur
 from veil.data.corpus import default_dir
 from veil.data.covers import list_images
 from veil.imaging import load_image, pil_to_tensor, quantize_8bit

@@ -49,10 +49,16 @@ def trained(tmp_path_factory):
 
 # ----------------------------------------------------------------------------- the model
 
+TINY = {"disguise": dict(size=16, hidden=8)}
+
+
 def test_generator_and_critic_contract():
+    from veil.registry import create_model
+
     torch.manual_seed(0)
     for color in (False, True):
-        g, c = DisguiseGenerator(16, color), DisguiseCritic(16, color)
+        g, c = create_model("disguise", **TINY["disguise"], color=color), DisguiseCritic(16, color)
+        assert isinstance(g, DisguiseGenerator)
         x = torch.rand(2, 3 if color else 1, 16, 16)
         y = g(x)
         assert y.shape == x.shape and 0 <= y.min().item() and y.max().item() <= 1

@@ -51,7 +51,7 @@ def test_global_attacks_are_not_striped_and_resize_matches_to_a_tie(tall):
 
 @pytest.mark.parametrize("route", ["qr", "spread"])
 def test_hiding_through_the_uint8_path_matches_the_float_embed(sample, route):
-    from veil.api import get_model, qr_tensor
+    from veil.qr import get_model, qr_tensor
     from veil.hiding import message_bits
     from veil.payloads.qr import encode_text
 

@@ -4,6 +4,7 @@ import torch
 
 from veil.registry import create_model, list_archs
 
+from .test_disguise import TINY as DISGUISE_TINY
 from .test_image import TINY as IMAGE_TINY
 from .test_qrnet import TINY as QRNET_TINY
 from .test_spread import TINY as SPREAD_TINY
@@ -18,9 +19,11 @@ TINY = {
 
 def test_every_arch_has_a_tiny_config():
     """QR families here; image families (and lsb1..4, parameter-free) in test_image.py; steganalysers in
-    test_steganalysis.py; the neural QR reader in test_qrnet.py; the spread-message model in test_spread.py."""
+    test_steganalysis.py; the neural QR reader in test_qrnet.py; the spread-message model in test_spread.py; the
+    disguise generator in test_disguise.py."""
     lsb = {f"lsb{k}" for k in range(1, 5)}
-    families = set(TINY) | set(IMAGE_TINY) | set(STEGANALYSIS_TINY) | set(QRNET_TINY) | set(SPREAD_TINY)
+    families = set(TINY) | set(IMAGE_TINY) | set(STEGANALYSIS_TINY) | set(QRNET_TINY) | set(SPREAD_TINY) \
+        | set(DISGUISE_TINY)
     assert set(list_archs()) == families | lsb
 
 

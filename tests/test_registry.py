@@ -43,3 +43,15 @@ def test_load_model_is_strict_and_checks_the_hash(tmp_path, monkeypatch):
 def test_unknown_model():
     with pytest.raises(InputError, match="released models are"):
         get_card("qr_nothing")
+
+
+def test_any_listed_name_loads_without_a_task():
+    # veil.list_models() names them all, so veil.load_model(name) takes any of them; a task, when given, is checked
+    for name in ("stegnet", "qrnet.seed", "spread", "lsb3", "xunet.stegnet"):
+        m = veil.load_model(name)
+        assert m.card["name"] in veil.list_models() and not m.training
+    assert veil.load_model(None, task="image").card["name"] == DEFAULTS["image"]
+    with pytest.raises(InputError, match="not a qr model"):
+        veil.load_model("stegnet", task="qr")
+    with pytest.raises(InputError, match="name a model"):
+        veil.load_model()

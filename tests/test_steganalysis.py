@@ -7,7 +7,7 @@ import torch
 from PIL import Image
 
 from veil.cli.main import main
-from veil.eval import detectors as D
+from veil import detectors as D
 from veil.metrics.detection import auc_from_curve, auc_rank, roc_sweep, summarise_scores, tpr_at_fpr
 from veil.registry import create_model
 

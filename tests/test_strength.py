@@ -4,7 +4,8 @@ import torch
 from PIL import Image
 
 import veil
-from veil.api import get_model, hide_qr_report, qr_tensor
+from veil.api import hide_qr_report
+from veil.qr import get_model, qr_tensor
 from veil.imaging import pil_to_tensor
 from veil.metrics import psnr
 from veil.payloads.qr import encode_text

@@ -91,8 +91,9 @@ def analyze_image(image) -> dict:
     return _analyze(image)
 
 
-def load_model(name: str | None = None, task: str = "qr"):
-    """Load a released model by name (``arch`` or ``arch.tag``; None = the default)."""
+def load_model(name: str | None = None, task: str | None = None):
+    """Load a released model by name (``arch`` or ``arch.tag``, any name :func:`list_models` gives), or the default
+    model of ``task`` ("message", "qr", "image", "qrnet") when ``name`` is None."""
     from .registry import load_model as _load
 
     return _load(name, task)
@@ -111,7 +112,7 @@ def disguise_train(disguise, secret, size: int = 256, color: bool = False, steps
     ``secret`` (PIL); returns the key file's bytes (the generator; encrypted when ``passphrase`` is given).
     Keep the key like the secret itself: its weights carry the secret (README, "Image disguise")."""
     from .api import disguise_train as _train
-    from .train.disguise import DisguiseConfig
+    from .disguise import DisguiseConfig
 
     cfg = DisguiseConfig(size=size, color=color)
     if steps is not None:

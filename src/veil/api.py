@@ -4,93 +4,14 @@ PIL images at the outer edge; tensors in the float [0,1] RGB NCHW convention ins
 """
 from __future__ import annotations
 
-from functools import lru_cache
-
 import numpy as np
 from PIL import Image
 
 from .errors import CapacityError, InputError, RevealError
 from .imaging import MIN_SIDE, array_to_pil, check_size, decode, pil_to_tensor, split_alpha, tensor_to_pil
-from .payloads.qr import QRCode, encode_text, read_from_probabilities, render_matrix
-
-
-@lru_cache(maxsize=8)
-def _cached_model(name: str | None, task: str):
-    from .registry import load_model
-
-    return load_model(name, task)
-
-
-def get_model(model=None, task: str = "qr"):
-    """A loaded model: pass a name (``arch`` or ``arch.tag``), None for the default, or a model object."""
-    if model is None or isinstance(model, str):
-        return _cached_model(model, task)
-    return model
-
-
-def min_cover_side(model) -> int:
-    """Smallest cover side ``model`` serves: what its training saw (card ``min_cover_side``), else its
-    processing size. A model never trained on smaller covers loses the code when the residual is shrunk
-    (measured for qr_densenet.paper: 0/20 texts back at 64 and 80 px)."""
-    card = getattr(model, "card", None) or {}
-    return int(card.get("min_cover_side", model.processing_size))
-
-
-def _small_cover_model(model):
-    """The model ``model``'s card names for covers under its ``min_cover_side`` (loaded), or None."""
-    name = (getattr(model, "card", None) or {}).get("small_cover_model")
-    return get_model(name, "qr") if name else None
-
-
-def qr_model_for(side: int, model=None):
-    """The model that serves an image whose short side is ``side`` px: ``model`` (None = the default), or,
-    when the image is smaller than that model serves and its card names a small-cover model
-    (``small_cover_model``: qr_densenet.default -> qr_densenet.small), that model."""
-    m = get_model(model, "qr")
-    small = _small_cover_model(m)
-    return small if small is not None and side < min_cover_side(m) else m
-
-
-def _qr_candidates(side: int, model=None):
-    """Models to try when revealing, in order, each loaded only when the caller gets to it: the one
-    :func:`qr_model_for` picks first, then the other of the pair (an image may have been resized across the
-    small-cover boundary after hiding). With no model named, every other released QR model after those (the
-    image may have been written with ``--model``); a QR code's error correction and format check make a wrong
-    read from the wrong model very unlikely."""
-    m = get_model(model, "qr")
-    small = _small_cover_model(m)
-    first = [m] if small is None else [small, m] if side < min_cover_side(m) else [m, small]
-    yield from first
-    if model is not None:
-        return
-    from .registry import list_cards
-
-    seen = {getattr(x, "card", {}).get("name") for x in first}
-    for c in list_cards():
-        if c.get("task") == "qr" and c["name"] not in seen:
-            yield get_model(c["name"], "qr")
-
-
-# ----------------------------------------------------------------------------- tensor level
-
-def qr_tensor(codes: list[QRCode], model):
-    """Render codes at the model's processing size: [B,1,P,P] in [0,1], 1 = light."""
-    import torch
-
-    p, b = model.processing_size, model.spec.border
-    return torch.stack([torch.from_numpy(render_matrix(c.matrix, p, b)) for c in codes])[:, None]
-
-
-def hide_qr_tensor(cover, codes: list[QRCode], model, gain: float = 1.0):
-    """cover [B,3,H,W] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving); ``gain`` multiplies the
-    model's calibrated strength."""
-    return model.embed(cover, qr_tensor(codes, model), gain=gain)
-
-
-def reveal_qr_tensor(stego, model) -> list[tuple[str | None, np.ndarray]]:
-    """stego [B,3,H,W] -> per image (text or None, recovered QR image [P,P] in [0,1])."""
-    prob = model.extract(stego)[:, 0].numpy()
-    return [read_from_probabilities(p, model.spec) for p in prob]
+from .payloads.qr import encode_text
+from .qr import qr_candidates, min_cover_side, qr_model_for, qr_tensor, reveal_qr_tensor
+from .registry import get_model
 
 
 # ----------------------------------------------------------------------------- PIL level
@@ -234,7 +155,7 @@ def reveal_qr_image(image: Image.Image, model: str | None = None) -> tuple[str |
     a = np.asarray(rgb)
     views: dict[int, object] = {}          # one shrink per processing size
     found = []
-    for m in _qr_candidates(min(image.size), model):
+    for m in qr_candidates(min(image.size), model):
         if m.processing_size not in views:
             views[m.processing_size] = m.small_view(a)
         found.append(reveal_qr_tensor(views[m.processing_size], m)[0])
@@ -493,7 +414,7 @@ def image_samples(image: Image.Image) -> np.ndarray:
 def analyze_image(image: Image.Image) -> dict[str, float]:
     """The four classical LSB detectors' estimated embedding rates (primary_sets, chi_square, sample_pairs,
     rs, each in [0, 1]) and their mean ``fused``. StegExpose calls an image stego when fused > 0.2."""
-    from .eval.detectors import analyze_array
+    from .detectors import analyze_array
 
     image = _check_image(image, "image", 2)
     return analyze_array(image_samples(image))
@@ -513,7 +434,7 @@ def disguise_train(disguise: Image.Image, secret: Image.Image, cfg=None, passphr
     from .metrics import psnr, ssim
     from .models.disguise import generator_meta, generator_to_bytes, prepare
     from .payloads.keyfile import pack_key, pixel_digest, unpack_key
-    from .train.disguise import train_disguise
+    from .disguise import train_disguise
 
     d = pil_to_tensor(split_alpha(disguise)[0])
     gen, info = train_disguise(d, pil_to_tensor(split_alpha(secret)[0]), cfg, progress=progress)

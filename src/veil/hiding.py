@@ -14,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from .attacks.geometry import affine
+from .ops import affine
 from .payloads.message import Decoded, decode_message, encode_message
 
 # Inverse geometries tried when the plain read fails: (scale, degrees). A centre crop of fraction c resized back

@@ -67,6 +67,13 @@ def decode(img: Image.Image, what: str = "image") -> Image.Image:
 
 # ----------------------------------------------------------------------------- files
 
+def sample_path() -> Path:
+    """The photo bundled with veil (the demo's cover)."""
+    from importlib import resources
+
+    return Path(str(resources.files("veil") / "assets" / "astronaut.png"))
+
+
 def load_image(path: str | os.PathLike) -> Image.Image:
     """Open an image file fully (so corrupt files fail here, and files over the pixel limit before any decoding)
     and apply its EXIF rotation."""

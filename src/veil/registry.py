@@ -6,24 +6,18 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
 from .errors import InputError
-
-_BUILDERS: dict[str, Callable[..., Any]] = {}
+from .models.builders import BUILDERS as _BUILDERS
+from .models.builders import register_model  # noqa: F401  (re-exported: families register through it)
 
 # The model each task uses when the user names none.
 DEFAULTS = {"message": "spread.default", "qr": "qr_densenet.default", "image": "stegnet.default",
             "qrnet": "qrnet.default"}
 DEFAULT_TAG = "default"
-
-
-def register_model(fn: Callable[..., Any]) -> Callable[..., Any]:
-    """Decorator: register a builder under its function name (the ``arch``)."""
-    _BUILDERS[fn.__name__] = fn
-    return fn
 
 
 def _ensure_models_imported() -> None:
@@ -82,8 +76,12 @@ def create_model(arch: str, **kwargs: Any):
     return _BUILDERS[arch](**kwargs)
 
 
-def load_model(name: str | None = None, task: str | None = "qr"):
-    """Build a released model and load its weights (sha256-checked, strict); eval mode."""
+def load_model(name: str | None = None, task: str | None = None):
+    """Build a released model and load its weights (sha256-checked, strict); eval mode. ``name``: ``arch`` or
+    ``arch.tag``, any listed name; None: the default of ``task`` (message, qr, image or qrnet). ``task``, when
+    given with a name, is checked against the card."""
+    if name is None and task is None:
+        raise InputError(f"name a model, or a task whose default to load: {', '.join(DEFAULTS)}")
     from .weights import load_weights
 
     card = get_card(name, task)
@@ -91,4 +89,18 @@ def load_model(name: str | None = None, task: str | None = "qr"):
     load_weights(model, card)
     model.eval()
     model.card = card
+    for attr, other in getattr(model, "linked_models", dict)().items():     # models that this one consults
+        setattr(model, attr, load_model(other, None))
+    return model
+
+
+@lru_cache(maxsize=8)
+def _cached_model(name: str | None, task: str):
+    return load_model(name, task)
+
+
+def get_model(model=None, task: str = "qr"):
+    """A loaded model: pass a name (``arch`` or ``arch.tag``), None for the default, or a model object."""
+    if model is None or isinstance(model, str):
+        return _cached_model(model, task)
     return model

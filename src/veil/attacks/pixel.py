@@ -5,9 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
-import torch.nn.functional as F
 
 from ..imaging import quantize_8bit, resize
+from ..ops import gaussian_blur, luma
 from .base import Attack
 
 
@@ -24,28 +24,6 @@ class Quantize8bit(Attack):
 
     def spec(self) -> str:
         return "quantize"
-
-
-def gaussian_kernel(sigma: float, dtype=torch.float32) -> torch.Tensor:
-    r = max(1, math.ceil(3 * sigma))
-    t = torch.arange(-r, r + 1, dtype=dtype)
-    k = torch.exp(-0.5 * (t / sigma) ** 2)
-    return k / k.sum()
-
-
-def gaussian_blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
-    """Separable Gaussian blur of NCHW ``x`` (reflect padding); sigma <= 0.05 is a no-op."""
-    if sigma <= 0.05:
-        return x
-    k = gaussian_kernel(sigma).to(x)
-    r = (k.numel() - 1) // 2
-    c = x.shape[1]
-    pad_h, pad_w = min(r, x.shape[-2] - 1), min(r, x.shape[-1] - 1)
-    y = F.pad(x, (pad_w, pad_w, pad_h, pad_h), mode="reflect")
-    # if the image is smaller than the kernel, trim the kernel to the padding we could make
-    kw, kh = k[r - pad_w:r + pad_w + 1], k[r - pad_h:r + pad_h + 1]
-    y = F.conv2d(y, (kw / kw.sum()).view(1, 1, 1, -1).expand(c, 1, 1, -1), groups=c)
-    return F.conv2d(y, (kh / kh.sum()).view(1, 1, -1, 1).expand(c, 1, -1, 1), groups=c)
 
 
 class GaussianBlur(Attack):
@@ -98,11 +76,6 @@ class GaussianNoise(Attack):
 
     def apply(self, x, s):
         return x + torch.randn_like(x) * (s / 255.0)
-
-
-def luma(x):
-    """RGB [B,3,H,W] -> luma [B,1,H,W] (ITU-R 601 weights, as PIL's "L")."""
-    return (0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3])
 
 
 class Brightness(Attack):

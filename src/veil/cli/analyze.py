@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
 def run(args) -> int:
     from ..api import analyze_image
     from ..errors import InputError, VeilError
-    from ..eval.detectors import DETECTORS
+    from ..detectors import DETECTORS
     from ..imaging import load_image
 
     if not 0.0 <= args.threshold <= 1.0:

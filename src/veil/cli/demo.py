@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import tempfile
 import time
-from importlib import resources
 from pathlib import Path
 
-SAMPLE = "astronaut.png"
 TEXT = "meet me at noon!"
 JPEG_QUALITY = 50
 
@@ -21,14 +19,11 @@ def add_parser(sub) -> None:
     p.set_defaults(func=run)
 
 
-def sample_path() -> Path:
-    return Path(str(resources.files("veil") / "assets" / SAMPLE))
-
 
 def run(args) -> int:
     from ..api import get_model, hide, reveal_report
     from ..files import write_bytes_atomic
-    from ..imaging import jpeg_bytes, load_image, pil_to_tensor, save_image
+    from ..imaging import jpeg_bytes, load_image, pil_to_tensor, sample_path, save_image
     from ..metrics import psnr, ssim
 
     cover = load_image(sample_path())
@@ -48,7 +43,7 @@ def run(args) -> int:
         a, b = pil_to_tensor(cover), pil_to_tensor(loaded)
     text = got.message if got is not None else None
     print(f"model     : {model.card['name']}")
-    print(f"cover     : {SAMPLE} ({cover.width}x{cover.height}, bundled sample)")
+    print(f"cover     : {sample_path().name} ({cover.width}x{cover.height}, bundled sample)")
     print(f"hidden    : {args.text}")
     print(f"stego     : PNG, PSNR {psnr(a, b):.2f} dB, SSIM {ssim(a, b):.4f} against the cover")
     print(f"re-saved  : JPEG quality {JPEG_QUALITY}")

@@ -9,7 +9,7 @@ from . import options
 
 
 def add_parser(sub) -> None:
-    from ..train.disguise import DisguiseConfig
+    from ..disguise import DisguiseConfig
 
     d = DisguiseConfig()
     p = sub.add_parser("disguise", help="turn an ordinary image into a secret one with a trained generator (key)")
@@ -78,7 +78,7 @@ def train(args) -> int:
     from ..files import check_output_path
     from ..imaging import load_image
     from ..payloads.keyfile import read_passphrase
-    from ..train.disguise import DisguiseConfig
+    from ..disguise import DisguiseConfig
 
     out = check_output_path(args.output, args.force)
     _distinct(out, args.disguise, args.secret)

@@ -24,6 +24,6 @@ def add_parser(sub) -> None:
     b = sub.add_parser("bench", help="latency and memory benchmarks")
     bsub = b.add_subparsers(dest="bench_command", metavar="WHAT")
     bsub.required = True
-    from ..eval import bench
+    from . import bench
 
     bench.add_parser(bsub)

@@ -87,7 +87,7 @@ def read_cmd(args) -> int:
     import numpy as np
     import torch
 
-    from ..api import get_model
+    from ..registry import get_model
     from ..errors import InputError
     from ..imaging import load_image, pil_to_tensor
 
@@ -194,7 +194,7 @@ def eval_cmd(args) -> int:
     models = args.model or ["qrnet", "qrnet.seed"]
     evaluate(models, n=args.n, sweep_n=args.sweep_n, reveal_n=args.reveal_n, bench_n=args.bench_n,
              no_code_n=args.no_code_n, seed=args.seed, out=Path(args.out), plot=not args.no_plot, card=args.card,
-             log=lambda m: print(m, file=sys.stderr))
+             log=lambda m: print(m, file=sys.stderr), bench_read=bench_read)
     return 0
 
 
@@ -209,3 +209,43 @@ def calibrate_cmd(args) -> int:
         raise InputError("--n must be at least 10")
     calibrate_presence(args.model, n=args.n, seed=args.seed, card=args.card, log=lambda m: print(m, file=sys.stderr))
     return 0
+
+
+def bench_read(model_name: str, mats, strings: list[str]) -> dict:
+    """Time ``veil qrnet read`` on PNG files of ``mats`` (4 px a module, 4-module quiet zone, 8-bit grey) in one
+    call, in this process: file reading, decoding and printing included, model loading excluded."""
+    import argparse
+    import contextlib
+    import io
+    import tempfile
+    import time
+
+    import numpy as np
+    import torch
+    from PIL import Image
+
+    from ..registry import get_model
+    from ..data import qr_digits as qd
+    from ..eval.qrnet import SWEEP_PX, SWEEP_QUIET, _acc
+
+    parser = argparse.ArgumentParser(prog="veil")
+    add_parser(parser.add_subparsers())
+
+    get_model(model_name, "qrnet")               # loaded (and cached) before the clock starts
+    with tempfile.TemporaryDirectory() as d:
+        files = []
+        for i, m in enumerate(mats):
+            f = Path(d) / f"code_{i:05d}.png"
+            Image.fromarray((qd.render(m, SWEEP_PX, (SWEEP_QUIET,) * 4) * 255).astype(np.uint8), "L").save(f)
+            files.append(str(f))
+        buf = io.StringIO()
+        t0 = time.perf_counter()
+        with contextlib.redirect_stdout(buf):
+            args = parser.parse_args(["qrnet", "read", "--model", model_name, *files])
+            rc = args.func(args)
+        dt = time.perf_counter() - t0
+    answered = dict(line.split("\t", 1) for line in buf.getvalue().splitlines())
+    got = [answered.get(f) for f in files]
+    return {"model": model_name, "files": len(files), "seconds": round(dt, 3), "codes_per_s": round(len(files) / dt, 1),
+            "exit_code": rc, "exact": _acc(got, strings)["exact"], "torch_threads": torch.get_num_threads(),
+            "image": "116x116 8-bit grey PNG (4 px a module, 4-module quiet zone)"}

@@ -33,7 +33,7 @@ TARGETS = {"matched_ssim_min": 0.95, "mismatched_ssim_max": 0.30, "train_seconds
 
 
 def add_parser(esub) -> None:
-    from ..train.disguise import DisguiseConfig
+    from ..disguise import DisguiseConfig
 
     d = DisguiseConfig()
     p = esub.add_parser("disguise", help="seed 004: every disguise image through every generator (SSIM/PSNR matrix)")
@@ -233,7 +233,7 @@ def run(args) -> int:
     import torch
 
     from ..errors import InputError
-    from ..train.disguise import DisguiseConfig
+    from ..disguise import DisguiseConfig
 
     if args.threads < 1:
         raise InputError(f"--threads {args.threads}: at least 1")

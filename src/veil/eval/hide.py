@@ -66,7 +66,7 @@ class Veil:
     """veil's spread route as a method under test: hide through the public API, PNG file, reveal."""
 
     def __init__(self, model_name: str | None, strength: float, tmp: Path):
-        from ..api import get_model
+        from ..registry import get_model
 
         self.model = get_model(model_name, "message")
         self.name = self.model.card["name"]
@@ -143,14 +143,14 @@ def evaluate(methods: list, folders: list[str], matrix: dict[str, list[str]], cr
     from ..imaging import pil_to_tensor
     from ..metrics import psnr, ssim
     from ..payloads.qr import random_text
-    from .qr import _covers
+    from .samples import covers
     from .robust import attack_cells
 
     cells = attack_cells(matrix)
     rng = random.Random(seed)
     rows = [{k: [] for k in cells} for _ in methods]
     t0, n = time.time(), 0
-    for f, size, cover in _covers(folders, rng, crops, native):
+    for f, size, cover in covers(folders, rng, crops, native):
         text = random_text(rng, TEXT_LEN, TEXT_LEN)
         c = pil_to_tensor(cover)
         for m, table in zip(methods, rows):

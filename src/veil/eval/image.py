@@ -130,7 +130,7 @@ def summarise(rows: list[dict]) -> dict:
 def evaluate(model_name: str, pairs) -> tuple[dict, list, dict]:
     """Measure every pair; returns the results, up to three example pairs for the figure, and the pooled
     histograms of the covers and of the stego files read back."""
-    from ..api import get_model
+    from ..registry import get_model
 
     model = get_model(model_name, "image")
     rows, examples, hist = [], [], Histograms()

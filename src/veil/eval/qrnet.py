@@ -28,12 +28,10 @@ drawn as the training drew them and from non-code images of its own seed (traini
 """
 from __future__ import annotations
 
-import contextlib
 import io
 import json
 import platform
 import random
-import tempfile
 import time
 from pathlib import Path
 
@@ -152,33 +150,6 @@ def reveal_set(strings: list[str], seed: int, log=print) -> tuple[list[np.ndarra
         texts.append(text or "")
     log(f"revealed {len(strings)} attacked stego images in {time.time() - t0:.0f} s")
     return images, attacks, texts
-
-
-def bench_read(model_name: str, mats: np.ndarray, strings: list[str]) -> dict:
-    """Time ``veil qrnet read`` on PNG files of ``mats`` (4 px a module, 4-module quiet zone, 8-bit grey) in one
-    call, in this process: file reading, decoding and printing included, model loading excluded."""
-    from PIL import Image
-
-    from ..api import get_model
-    from ..cli.main import main
-
-    get_model(model_name, "qrnet")               # loaded (and cached) before the clock starts
-    with tempfile.TemporaryDirectory() as d:
-        files = []
-        for i, m in enumerate(mats):
-            f = Path(d) / f"code_{i:05d}.png"
-            Image.fromarray((qd.render(m, SWEEP_PX, (SWEEP_QUIET,) * 4) * 255).astype(np.uint8), "L").save(f)
-            files.append(str(f))
-        buf = io.StringIO()
-        t0 = time.perf_counter()
-        with contextlib.redirect_stdout(buf):
-            rc = main(["qrnet", "read", "--model", model_name, *files])
-        dt = time.perf_counter() - t0
-    answered = dict(line.split("\t", 1) for line in buf.getvalue().splitlines())
-    got = [answered.get(f) for f in files]
-    return {"model": model_name, "files": len(files), "seconds": round(dt, 3), "codes_per_s": round(len(files) / dt, 1),
-            "exit_code": rc, "exact": _acc(got, strings)["exact"], "torch_threads": torch.get_num_threads(),
-            "image": "116x116 8-bit grey PNG (4 px a module, 4-module quiet zone)"}
 
 
 # ----------------------------------------------------------------------------- "no code"
@@ -429,7 +400,9 @@ def no_code_section(models: dict, n: int, seed: int, log=print) -> dict:
 
 def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal_n: int = 300, bench_n: int = 1000,
              no_code_n: int = 2000, seed: int = 1, out: Path = Path("results/qrnet.json"), plot: bool = True,
-             card: bool = False, log=print) -> dict:
+             card: bool = False, log=print, bench_read=None) -> dict:
+    """The full evaluation of ``model_names``, written to ``out``. ``bench_read(model_name, mats, strings)``: the
+    throughput of the ``veil qrnet read`` command over ``bench_n`` PNG files (the CLI passes it: it times itself)."""
     models = _models(model_names)
     t_start = time.time()
     strings = qd.unique_strings(random.Random(f"qrnet-eval-{seed}"), n, "eval")
@@ -536,7 +509,7 @@ def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal
         res["reveal"] = rv
         log("reveal --qr-out images: " + ", ".join(f"{nm} {v:.3f}" for nm, v in rv["all"].items()))
 
-    if bench_n > 0:
+    if bench_n > 0 and bench_read is not None:
         res["throughput"] = [bench_read(nm, mats[:bench_n], strings[:bench_n]) for nm in models]
         for b in res["throughput"]:
             log(f"veil qrnet read --model {b['model']}: {b['files']} PNG files in {b['seconds']:.2f} s = "

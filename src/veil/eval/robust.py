@@ -61,11 +61,11 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
                      log=print) -> dict:
     import torch
 
-    from ..api import get_model
+    from ..registry import get_model
     from ..imaging import pil_to_tensor
     from ..metrics import psnr
     from ..payloads.qr import encode_text, random_text, read_from_probabilities
-    from .qr import _covers, module_accuracy, stego_through_png
+    from .samples import covers, module_accuracy, stego_through_png
 
     model = get_model(model_name)
     cells = attack_cells(matrix)
@@ -77,7 +77,7 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     with tempfile.TemporaryDirectory() as tmp, torch.random.fork_rng():
         torch.manual_seed(seed)
         path = Path(tmp) / "stego.png"
-        for f, size, cover in _covers(folders, rng, crops, native):
+        for f, size, cover in covers(folders, rng, crops, native):
             text = random_text(rng, max_len)
             code = encode_text(text, "M", model.spec)
             x, report = stego_through_png(model, cover, text, path, strength, verify)

@@ -8,7 +8,7 @@ The clean images are the files in ``--clean`` (whole), or with ``--crop S`` ``--
 S x S crops of them (the crop policy of ``veil eval image``). With ``--model`` every clean image gets a
 random payload (a random text for QR models; the next clean image for image models, so the secret is a real
 photo) and the stego image goes through an 8-bit PNG. Scored: the four classical detectors and their fused
-mean (:mod:`veil.eval.detectors`), and with ``--learned NAME`` a trained CNN steganalyser too. For each:
+mean (:mod:`veil.detectors`), and with ``--learned NAME`` a trained CNN steganalyser too. For each:
 the ROC by threshold sweep 0..1 step 0.01, its AUC, the rank AUC and the TPR at 5% FPR.
 
 Writes ``results/steganalysis_<label>.json`` (scores per image, curves, pooled clean/stego histograms) and
@@ -96,7 +96,7 @@ def make_stego(model_name: str, clean: list[Image.Image], seed: int) -> list[Ima
 
 def lsb_stego(clean: list[Image.Image], rate: float, seed: int) -> list[Image.Image]:
     """LSB replacement of random bits at ``rate`` (random positions) in every image."""
-    from .detectors import lsb_embed
+    from ..detectors import lsb_embed
 
     g = np.random.default_rng(seed)
     return [Image.fromarray(lsb_embed(np.asarray(img), rate, g)) for img in clean]
@@ -106,7 +106,7 @@ def lsb_stego(clean: list[Image.Image], rate: float, seed: int) -> list[Image.Im
 
 def classical_scores(images: list[Image.Image]) -> list[dict]:
     from ..api import image_samples
-    from .detectors import analyze_array
+    from ..detectors import analyze_array
 
     return [analyze_array(image_samples(img)) for img in images]
 
@@ -122,7 +122,7 @@ def learned_scores(name: str, images: list[Image.Image]) -> list[float]:
 def evaluate(clean: list[Image.Image], stego: list[Image.Image], learned: list[str] | None = None) -> dict:
     """Scores of both sets and, per detector, :func:`veil.metrics.detection.summarise_scores`."""
     from ..metrics.detection import summarise_scores
-    from .detectors import DETECTORS
+    from ..detectors import DETECTORS
 
     t0 = time.perf_counter()
     sc, ss = classical_scores(clean), classical_scores(stego)

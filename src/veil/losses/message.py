@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..attacks.pixel import luma
+from ..ops import luma
 
 MSE_UNIT = 10.0 / 255.0 ** 2
 

@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..attacks.pixel import gaussian_blur
+from ..ops import gaussian_blur
 from ..imaging import add_residual_array, quantize_8bit, resize, shrink_array
 from ..payloads.qr import QRSpec
 

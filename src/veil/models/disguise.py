@@ -5,7 +5,7 @@ image and sends the disguise image and the generator's weights; the receiver fee
 
 Generator (paper Fig. 4), fully connected: C*S*S inputs -> 64 hidden -> C*S*S outputs, 65,536 -> 64 -> 65,536
 at the paper's 256x256 grey. Critic (Fig. 5): C*S*S -> 64 -> 1, trained with the Wasserstein loss
-(``veil.train.disguise``). Tensors at the boundary: [B, C, S, S] in [0, 1], C = 1 (grey) or 3 (colour).
+(``veil.disguise``). Tensors at the boundary: [B, C, S, S] in [0, 1], C = 1 (grey) or 3 (colour).
 
 The paper gives the layer sizes and nothing else; what it leaves open is decided here, and why (the
 numbers are from runs on held-out photos, docs/disguise.md):
@@ -34,13 +34,15 @@ import math
 import torch
 from torch import nn
 
+from .builders import register_model
+
 ACTIVATIONS = ("sin", "tanh")
 
 
 def prepare(x: torch.Tensor, size: int, color: bool) -> torch.Tensor:
     """Any [B, 3, H, W] image in [0, 1] -> the [B, C, size, size] the generator works at (squashed, not cropped;
     grey is ITU-R 601 luma, as PIL's "L")."""
-    from ..attacks.pixel import luma
+    from ..ops import luma
     from ..imaging import resize
 
     x = resize(x, (size, size))
@@ -97,6 +99,13 @@ class DisguiseCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x.reshape(x.shape[0], -1) - 0.5)[:, 0]
+
+
+@register_model
+def disguise(size: int = 256, color: bool = False, hidden: int = 64, activation: str = "sin") -> DisguiseGenerator:
+    """Seed 004's generator: a disguise image -> the secret image. Trained per image pair (``veil disguise
+    train``): its weights are the key, so it has no released weights."""
+    return DisguiseGenerator(size, color, hidden, activation)
 
 
 # ----------------------------------------------------------------------------- key file <-> generator

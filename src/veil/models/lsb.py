@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..registry import register_model
+from .builders import register_model
 from .base import inference
 from .image_base import ImageStegoModel
 

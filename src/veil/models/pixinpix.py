@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..registry import register_model
+from .builders import register_model
 from .image_base import ConcatEmbedder, ImageStegoModel
 
 DEVIATIONS = [

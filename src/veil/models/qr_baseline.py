@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from ..registry import register_model
+from .builders import register_model
 from .base import QRStegoModel
 
 DEVIATIONS = [

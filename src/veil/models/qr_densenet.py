@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..layers import ConvBNAct, DenseBlock, TransitionDown, TransitionUp
-from ..registry import register_model
+from .builders import register_model
 from .base import QRStegoModel
 
 DEVIATIONS = [

@@ -51,7 +51,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import register_model
+from .builders import register_model
 from .base import inference
 
 SEED_DEVIATIONS = [
@@ -420,18 +420,20 @@ class QRNet(nn.Module):
         """The card's ``presence`` section ({} for a model without a card, e.g. one just built or trained)."""
         return (getattr(self, "card", None) or {}).get("presence") or {}
 
+    def linked_models(self) -> dict[str, str]:
+        """{attribute: model name} that :func:`veil.registry.load_model` loads into this model: the seed variant's
+        presence model (its card's ``presence.model``)."""
+        name = self.presence.get("model") if self.variant != "robust" else None
+        return {"presence_source": name} if name else {}
+
     def _presence_model(self) -> QRNet | None:
         """The model whose presence score decides: this one (robust), the card's ``presence.model`` (seed)."""
         if self.variant == "robust":
             return self
-        name = self.presence.get("model")
-        if name is None:
-            return None
-        if getattr(self, "_presence_cache", (None, None))[0] != name:
-            from ..registry import load_model
-
-            self._presence_cache = (name, load_model(name, task="qrnet"))
-        return self._presence_cache[1]
+        source = getattr(self, "presence_source", None)
+        if source is None and self.presence.get("model"):
+            raise RuntimeError(f"{self.presence['model']}, the presence model, was not loaded: use veil.load_model")
+        return source
 
     @property
     def presence_threshold(self) -> float | None:

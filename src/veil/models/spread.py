@@ -21,7 +21,7 @@ from torch import nn
 
 from ..imaging import quantize_8bit, resize
 from ..layers import ConvBNAct
-from ..registry import register_model
+from .builders import register_model
 from .base import FullSizeInference, inference
 
 DEVIATIONS = [

@@ -15,7 +15,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..registry import register_model
+from .builders import register_model
 from .base import inference
 
 DEVIATIONS = [

@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..registry import register_model
+from .builders import register_model
 from .image_base import ConcatEmbedder, ImageStegoModel
 
 WIDTHS = (32, 32, 64, 64, 128, 128)

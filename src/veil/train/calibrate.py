@@ -12,7 +12,7 @@ import random
 
 import torch
 
-from ..api import hide_qr_tensor, reveal_qr_tensor
+from ..qr import hide_qr_tensor, reveal_qr_tensor
 from ..data.covers import CoverSampler
 from ..imaging import quantize_8bit
 from ..payloads.qr import random_code

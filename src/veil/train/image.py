@@ -10,7 +10,7 @@ from pathlib import Path
 
 import torch
 
-from ..attacks.pixel import luma
+from ..ops import luma
 from ..data.covers import CoverSampler
 from ..losses import image_hiding_loss
 from ..metrics import psnr

@@ -50,7 +50,7 @@ class DisguiseConfig:
     threads: int = 0            # 0 = torch's default
 
     def check(self) -> None:
-        from ..errors import InputError
+        from .errors import InputError
 
         if not 8 <= self.size <= 1024:
             raise InputError(f"--size {self.size}: between 8 and 1024")
@@ -80,7 +80,7 @@ def train_disguise(disguise: torch.Tensor, secret: torch.Tensor, cfg: DisguiseCo
     import torch
     from tqdm import tqdm
 
-    from ..models.disguise import DisguiseCritic, DisguiseGenerator, prepare
+    from .models.disguise import DisguiseCritic, DisguiseGenerator, prepare
 
     cfg = cfg or DisguiseConfig()
     cfg.check()
