@@ -1,8 +1,11 @@
-# veil: the README's commands. `make install` builds .venv/ in the checkout; everything else runs from it.
+# veil: the commands of docs/cli.md. `make install` builds .venv/ in the checkout; everything else runs from it.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 DATA   ?= $(HOME)/.cache/veil/covers
+# Where `--release` and `--card` write: this checkout's package, so that released weights and measured cards ship
+# (outside a checkout they default to the user's model folder, $VEIL_WEIGHTS or ~/.cache/veil/weights).
+SHIP   ?= src/veil
 
 .PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze clean
 
@@ -29,7 +32,7 @@ data: install
 # The spread-message model behind `veil hide` / `veil reveal` (spread.default); re-running resumes. The card gives
 # the measured wall time.
 train-spread: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train spread --config configs/spread.default.toml --out runs/spread.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train spread --config configs/spread.default.toml --out runs/spread.default --resume --release $(SHIP)
 
 # Held-out photos at 256 px and native size through the attack matrix (crop and rotation included) and 2,000 clean
 # crops for false positives -> results/hide_spread.default.json/.png/_figure.png and the card; then veil beside
@@ -37,7 +40,7 @@ train-spread: install
 # half a second per read) -> results/hide_peers.json/.png; then the strength sweep (fidelity against robustness).
 eval-hide: install
 	$(BIN)/python -m pip install --quiet -e ".[peers]"
-	$(BIN)/veil eval hide --images $(DATA)/val $(DATA)/val_sharp --card
+	$(BIN)/veil eval hide --images $(DATA)/val $(DATA)/val_sharp --card $(SHIP)
 	$(BIN)/veil eval hide --images $(DATA)/val $(DATA)/val_sharp --crops 3 --native 0 --clean 0 --peers --out results/hide_peers.json
 	for s in 0.5 0.7 1.4; do $(BIN)/veil eval hide --images $(DATA)/val $(DATA)/val_sharp --strength $$s --crops 3 --native 0 --clean 0 --attacks jpeg blur resize blur+jpeg || exit 1; done
 
@@ -49,12 +52,12 @@ bench-hide: install
 # and with an RMSE cover term; stage 3 (qr_densenet.small, 8 min) is its companion for 64-127 px covers.
 # The baseline (10 min) and the robust model have their own targets.
 train-qr: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.paper.toml --out runs/qr_densenet.paper --resume --release
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.small.toml --out runs/qr_densenet.small --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.paper.toml --out runs/qr_densenet.paper --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.small.toml --out runs/qr_densenet.small --resume --release $(SHIP)
 
 train-qr-baseline: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release $(SHIP)
 
 # About 150 minutes on a 2-core CPU, from the released qr_densenet.default, resumable across sessions: stage 1
 # (smooth luma residual, 22 min), stage 2 (lower blur, 27 min) and stage 3 (lower learning rate, 49 min) kept in
@@ -64,34 +67,34 @@ train-qr-robust: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage1.toml --out runs/qr_densenet.robust_stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage2.toml --out runs/qr_densenet.robust_stage2 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage3.toml --out runs/qr_densenet.robust_stage3 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release $(SHIP)
 
 # Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet: stage 1 (77 min, kept in
 # runs/) then stage 2 (6,000 more steps, 152 min measured across three resumed runs; released as stegnet.default);
 # pixinpix: stage 1 (~19 min, kept in runs/) then stage 2 (~6 min, released).
 train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.stage1.toml --out runs/stegnet.stage1 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.default.toml --out runs/stegnet.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.default.toml --out runs/stegnet.default --resume --release $(SHIP)
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.stage1.toml --out runs/pixinpix.stage1 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release $(SHIP)
 
 # Neural QR reader (seed 001), 1 torch thread each; re-running resumes. qrnet.default (ours, fresh degraded codes)
 # then qrnet.seed (the paper's network and recipe, narrowed); see the cards for the measured wall times. Then the
 # presence threshold under which `veil qrnet read` answers "no code" (1 min), into the released cards.
 train-qrnet: install
-	$(BIN)/veil qrnet train --model qrnet --out runs/qrnet.default --resume --release --threads 1
-	$(BIN)/veil qrnet train --model qrnet.seed --out runs/qrnet.seed --resume --release --threads 1
-	VEIL_DATA=$(DATA) $(BIN)/veil qrnet calibrate --model qrnet --threads 1 --card
-	$(BIN)/veil qrnet calibrate --model qrnet.seed --card
+	$(BIN)/veil qrnet train --model qrnet --out runs/qrnet.default --resume --release $(SHIP) --threads 1
+	$(BIN)/veil qrnet train --model qrnet.seed --out runs/qrnet.seed --resume --release $(SHIP) --threads 1
+	VEIL_DATA=$(DATA) $(BIN)/veil qrnet calibrate --model qrnet --threads 1 --card $(SHIP)
+	$(BIN)/veil qrnet calibrate --model qrnet.seed --card $(SHIP)
 
 # 10,000 fresh held-out codes, the noise/blur sweep against zxing-cpp, reveal --qr-out images, read throughput,
 # "no code" on held-out photos and generated non-codes -> results/qrnet.json, results/qrnet_robustness.png and
 # the cards' metrics.
 eval-qrnet: install
-	VEIL_DATA=$(DATA) $(BIN)/veil qrnet eval --n 10000 --threads 1 --card
+	VEIL_DATA=$(DATA) $(BIN)/veil qrnet eval --n 10000 --threads 1 --card $(SHIP)
 
 eval-qr: install
-	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.small --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card
+	$(BIN)/veil eval qr --images $(DATA)/val $(DATA)/val_sharp --model qr_densenet --model qr_densenet.small --model qr_densenet.robust --model qr_densenet.paper --model qr_baseline --card $(SHIP)
 
 # Robustness matrix of the robust model (the default) and of qr_densenet (one plot, a panel each).
 eval-robust: install
@@ -99,9 +102,9 @@ eval-robust: install
 
 # Seed 003's metrics at 32, 64 (the paper's size) and 256 px, then seed 002's digits in 32x32 photo crops.
 eval-image: install
-	$(BIN)/veil eval image --images $(DATA)/val --model stegnet --model pixinpix --model lsb3 --size 32 --size 64 --size 256 --card
-	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card
-	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card --no-figures
+	$(BIN)/veil eval image --images $(DATA)/val --model stegnet --model pixinpix --model lsb3 --size 32 --size 64 --size 256 --card $(SHIP)
+	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card $(SHIP)
+	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card $(SHIP) --no-figures
 
 # Classical detectors (and the learned steganalysers) on 72 crops of 256 px from the held-out photos.
 STEGA := $(BIN)/veil eval steganalysis --clean $(DATA)/val --crop 256 --per-image 8
@@ -117,7 +120,7 @@ eval-steganalysis: install
 # One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
 train-steganalysers: install
 	for m in qr_densenet qr_densenet.robust pixinpix stegnet; do \
-	  VEIL_DATA=$(DATA) $(BIN)/veil steganalyser train --model $$m --threads 1 --resume --release || exit 1; done
+	  VEIL_DATA=$(DATA) $(BIN)/veil steganalyser train --model $$m --threads 1 --resume --release $(SHIP) || exit 1; done
 
 report: install
 	$(BIN)/veil report --out results/report.html

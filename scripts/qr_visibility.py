@@ -1,4 +1,4 @@
-"""The README's visibility figure: the bundled photo (held out of training), a 256 px crop shown at 1.5x, as
+"""The visibility figure of docs/qr.md: the bundled photo (held out of training), a 256 px crop shown at 1.5x, as
 the cover, qr_densenet's stego and the robust model's (the default) stego (each with its PSNR), and the strength
 `--verify` picks for the robust model on it. Run: .venv/bin/python scripts/qr_visibility.py
 -> results/qr_visibility_astronaut.png."""

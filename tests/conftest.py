@@ -1,5 +1,6 @@
 import os
 import random
+import tempfile
 from importlib import resources
 from pathlib import Path
 
@@ -9,6 +10,9 @@ import torch
 from PIL import Image
 
 torch.set_num_threads(min(2, os.cpu_count() or 1))
+# The user's model folder (veil.weights.user_dir) is an empty one of the tests' own: what a developer released
+# into ~/.cache/veil/weights must not change what the tests load. Subprocesses inherit it.
+os.environ["VEIL_WEIGHTS"] = tempfile.mkdtemp(prefix="veil-test-weights-")
 
 
 @pytest.fixture(scope="session")

@@ -55,3 +55,46 @@ def test_any_listed_name_loads_without_a_task():
         veil.load_model("stegnet", task="qr")
     with pytest.raises(InputError, match="name a model"):
         veil.load_model()
+
+
+def test_models_released_into_the_user_folder_load_and_nothing_writes_into_the_package(tmp_path, monkeypatch):
+    import os
+    import shutil
+
+    from veil.registry import update_card
+    from veil.train.export import release
+    from veil.weights import package_dirs, user_dir
+
+    user = user_dir()
+    assert str(user) == os.environ["VEIL_WEIGHTS"]
+    # a run folder as training exports it: card and weights side by side, under a new tag
+    run = tmp_path / "run"
+    run.mkdir()
+    card = json.loads(json.dumps(get_card("qr_baseline")))
+    card.update(name="qr_baseline.mine", tag="mine")
+    card["weights"]["file"] = "qr_baseline.mine.safetensors"
+    shutil.copy(package_dirs()[1] / "qr_baseline.default.safetensors", run / card["weights"]["file"])
+    (run / "qr_baseline.mine.json").write_text(json.dumps(card))
+    package_before = {p.name: p.read_bytes() for p in package_dirs()[0].iterdir()}
+
+    path = release(run, "qr_baseline.mine")                     # default: the user's model folder
+    assert path == user / "qr_baseline.mine.json" and (user / "qr_baseline.mine.safetensors").is_file()
+    assert "qr_baseline.mine" in veil.list_models()
+    assert veil.load_model("qr_baseline.mine").card["tag"] == "mine"
+
+    laid_out = tmp_path / "checkout"                            # a folder laid out as the package: cards/, weights/
+    (laid_out / "cards").mkdir(parents=True)
+    (laid_out / "weights").mkdir()
+    release(run, "qr_baseline.mine", laid_out)
+    assert (laid_out / "cards" / "qr_baseline.mine.json").is_file()
+    assert (laid_out / "weights" / "qr_baseline.mine.safetensors").is_file()
+
+    # new numbers for a shipped model go into a card in the user's folder, which then wins over the package's
+    written = update_card("qr_baseline.default", lambda c: c.__setitem__("metrics", {"psnr": 1.0}))
+    assert written.parent == user and get_card("qr_baseline")["metrics"] == {"psnr": 1.0}
+    assert veil.load_model("qr_baseline").card["metrics"] == {"psnr": 1.0}     # its weights: still the package's
+    assert {p.name: p.read_bytes() for p in package_dirs()[0].iterdir()} == package_before
+    for f in user.iterdir():
+        f.unlink()
+    from veil.registry import _cached_model
+    _cached_model.cache_clear()

@@ -235,3 +235,26 @@ def test_counting_in_stripes_gives_the_whole_image_numbers(photo, rows):
         whole = D.analyze_counts(D.count(a, rows=10_000))
         assert D.analyze_counts(D.count(a, rows=rows)) == whole
     assert 0.1 < whole["chi_square"] and whole["fused"] > 0.2     # the sequential 50% case is seen at all
+
+
+def test_a_learned_steganalyser_names_the_target_weights_it_was_trained_against(monkeypatch):
+    import veil.registry as R
+    from veil.eval.steganalysis import target_note
+
+    real = R.get_card
+    shipped = real("stegnet.default", None)["weights"]["sha256"]
+
+    def card_with(sha):
+        def get_card(name, task="qr"):
+            c = dict(real(name, task))
+            if c["name"] == "xunet.stegnet":
+                c["target_sha256"] = sha
+            return c
+        return get_card
+
+    monkeypatch.setattr(R, "get_card", card_with(shipped))
+    assert target_note("xunet.stegnet") is None
+    monkeypatch.setattr(R, "get_card", card_with("0" * 64))
+    assert "other stegnet.default weights" in target_note("xunet.stegnet")
+    monkeypatch.setattr(R, "get_card", card_with(None))
+    assert "does not record" in target_note("xunet.stegnet")

@@ -110,7 +110,7 @@ def disguise_train(disguise, secret, size: int = 256, color: bool = False, steps
                    passphrase: str | None = None, progress: bool = False) -> bytes:
     """Seed 004's image disguise: train a generator that turns the ordinary image ``disguise`` (PIL) into
     ``secret`` (PIL); returns the key file's bytes (the generator; encrypted when ``passphrase`` is given).
-    Keep the key like the secret itself: its weights carry the secret (README, "Image disguise")."""
+    Keep the key like the secret itself: its weights carry the secret (docs/disguise.md)."""
     from .api import disguise_train as _train
     from .disguise import DisguiseConfig
 

@@ -23,3 +23,18 @@ class RevealError(VeilError):
     """No payload could be read back from the image."""
 
     exit_code = 1
+
+
+class MissingExtra(VeilError):
+    """A feature needs a package of an optional extra that is not installed."""
+
+
+def require(module: str, extra: str):
+    """``module`` imported, or :class:`MissingExtra` naming the extra that installs it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ImportError:
+        raise MissingExtra(f"this needs {module.split('.')[0]}, which is not installed: "
+                           f"pip install 'veil[{extra}]'") from None

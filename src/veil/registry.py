@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from .errors import InputError
@@ -29,17 +29,58 @@ def list_archs() -> list[str]:
     return sorted(_BUILDERS)
 
 
-def _cards_dir():
-    return resources.files("veil") / "cards"
+def card_dirs() -> list:
+    """Folders of cards, first match wins: the user's model folder (veil.weights.user_dir), then the package's."""
+    from .weights import package_dirs, user_dir
+
+    return [user_dir(), package_dirs()[0]]
 
 
 def list_cards() -> list[dict]:
-    """Every released weight's card, sorted by name."""
-    cards = []
-    for f in _cards_dir().iterdir():
-        if f.name.endswith(".json"):
-            cards.append(json.loads(f.read_text()))
-    return sorted(cards, key=lambda c: c["name"])
+    """Every released model's card (the user's folder first: a card there replaces the package's of the same
+    name), sorted by name."""
+    cards: dict[str, dict] = {}
+    for d in card_dirs():
+        if not d.is_dir():
+            continue
+        for f in sorted(d.glob("*.json")):
+            try:
+                card = json.loads(f.read_text())
+            except (OSError, ValueError):
+                continue              # not a card (a user's folder may hold other JSON)
+            if isinstance(card, dict) and "name" in card and "arch" in card:
+                cards.setdefault(card["name"], card)
+    return [cards[k] for k in sorted(cards)]
+
+
+def card_path(name: str) -> Path | None:
+    """Where the card of ``name`` (``arch.tag``) is read from, or None."""
+    for d in card_dirs():
+        if (d / f"{name}.json").is_file():
+            return d / f"{name}.json"
+    return None
+
+
+def save_card(card: dict, dest: str | Path | None = None) -> Path:
+    """Write ``card`` (atomically) into ``dest``: a folder of cards and weights side by side, or one laid out as the
+    package (``cards/``, ``weights/``: a checkout's src/veil). Default: the user's model folder. Never the
+    installed package unless it is named."""
+    from .files import write_json
+    from .weights import user_dir
+
+    d = Path(dest) if dest is not None else user_dir()
+    d = d / "cards" if (d / "cards").is_dir() else d
+    d.mkdir(parents=True, exist_ok=True)
+    path = d / f"{card['name']}.json"
+    write_json(path, card)
+    return path
+
+
+def update_card(name: str, update, dest: str | Path | None = None) -> Path:
+    """Apply ``update(card)`` (it edits the dict) to the card of released model ``name`` and :func:`save_card` it."""
+    card = json.loads(json.dumps(get_card(name, None)))
+    update(card)
+    return save_card(card, dest)
 
 
 def list_models() -> list[str]:
@@ -57,8 +98,8 @@ def resolve_name(name: str | None, task: str = "qr") -> str:
 def get_card(name: str | None, task: str | None = "qr") -> dict:
     """The card of a released model; ``task`` None accepts any task (a name is then required)."""
     full = resolve_name(name, task)
-    f = _cards_dir() / f"{full}.json"
-    if not f.is_file():
+    f = card_path(full)
+    if f is None:
         known = ", ".join(list_models()) or "none"
         raise InputError(f"unknown model '{name}': released models are {known}")
     card = json.loads(f.read_text())

@@ -4,6 +4,7 @@ loaded with ``strict=True``. Never pickles, never downloads.
 from __future__ import annotations
 
 import hashlib
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -18,8 +19,27 @@ def sha256_file(path) -> str:
     return h.hexdigest()
 
 
+USER_DIR_ENV = "VEIL_WEIGHTS"
+
+
+def user_dir() -> Path:
+    """The user's model folder, read before the package's: ``$VEIL_WEIGHTS``, else ``~/.cache/veil/weights``. A
+    card and its weights file sit side by side in it (``veil train ... --release`` writes there by default)."""
+    return Path(os.environ.get(USER_DIR_ENV) or Path.home() / ".cache" / "veil" / "weights")
+
+
+def package_dirs() -> tuple[Path, Path]:
+    """(cards, weights) folders of the models shipped in the package."""
+    root = Path(str(resources.files("veil")))
+    return root / "cards", root / "weights"
+
+
 def weights_path(card: dict) -> Path:
-    return Path(str(resources.files("veil") / "weights" / card["weights"]["file"]))
+    """The card's weights file: in the user's model folder if it is there, else in the package (its sha256 is
+    checked when loading, so a stale file of the same name is refused, not used)."""
+    name = card["weights"]["file"]
+    user = user_dir() / name
+    return user if user.is_file() else package_dirs()[1] / name
 
 
 def load_weights(model, card: dict) -> None:

@@ -63,7 +63,9 @@ def add_parser(sub) -> None:
     e.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
     e.add_argument("--out", default="results/qrnet.json", help="results JSON (the plot goes beside it)")
     e.add_argument("--no-plot", action="store_true")
-    e.add_argument("--card", action="store_true", help="write the measured numbers into the released cards")
+    e.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
+                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
+                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
     e.set_defaults(func=eval_cmd)
 
     c = qsub.add_parser("calibrate", help="set the presence threshold under which `read` answers 'no code'")
@@ -72,7 +74,9 @@ def add_parser(sub) -> None:
                    help="training-split codes, and crops of training photos (default 10000)")
     c.add_argument("--seed", type=options.seed, default=0, help="draws the calibration images")
     c.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
-    c.add_argument("--card", action="store_true", help="write the threshold into the released card")
+    c.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
+                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
+                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
     c.set_defaults(func=calibrate_cmd)
 
 
@@ -144,7 +148,7 @@ def train_cmd(args) -> int:
     from ..errors import InputError
     from ..registry import resolve_name
     from ..train.config import QRNetConfig, load_config
-    from ..train.export import release
+    from .train import release_run
     from ..train.qrnet import train_qrnet, write_card
     from .train import command_line, run_folder
 
@@ -175,9 +179,7 @@ def train_cmd(args) -> int:
         msg += (f"; validation on {result['val']['n']} held-out codes: {result['val']['per_digit']:.4f} per digit, "
                 f"{result['val']['exact']:.4f} all six")
     print(msg)
-    if args.release:
-        release(out, card["name"])
-        print(f"released {card['name']} into the package", file=sys.stderr)
+    release_run(args, out, card["name"])
     return 0
 
 
@@ -187,6 +189,10 @@ def eval_cmd(args) -> int:
     from ..errors import InputError
     from ..eval.qrnet import evaluate
 
+    if not args.no_plot:
+        from ..eval.figures import pyplot
+
+        pyplot()   # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     torch.set_num_threads(max(1, args.threads))
     for k in ("n", "sweep_n"):
         if getattr(args, k) < 1:

@@ -33,7 +33,7 @@ def train_cmd(args) -> int:
     from ..errors import InputError
     from ..registry import get_card
     from ..train.config import SteganalyserConfig, load_config
-    from ..train.export import release
+    from .train import release_run
     from ..train.steganalyser import held_out_auc, tag_for, train_steganalyser, write_card
 
     target = get_card(args.model, None)
@@ -62,7 +62,5 @@ def train_cmd(args) -> int:
     print(f"{card['name']}: AUC {metrics['auc']:.3f} (rank {metrics['auc_rank']:.3f}), TPR at 5% FPR "
           f"{metrics['tpr_at_5pct_fpr']:.3f} on {metrics['n_clean']} + {metrics['n_stego']} held-out crops "
           f"({state['step']} steps, {state['wall']:.0f} s)")
-    if args.release:
-        release(out, card["name"])
-        print(f"released {card['name']} into the package", file=sys.stderr)
+    release_run(args, out, card["name"])
     return 0

@@ -64,7 +64,7 @@ def add_spread_parser(tsub) -> None:
 def train_spread_cmd(args) -> int:
     from ..train.calibrate import calibrate_spread
     from ..train.config import SpreadTrainConfig, load_config
-    from ..train.export import release, write_card
+    from ..train.export import write_card
     from ..train.spread import train_spread
 
     overrides = {k: getattr(args, k) for k in ("tag", "steps", "batch", "crop", "seed", "threads", "calib_samples",
@@ -82,9 +82,7 @@ def train_spread_cmd(args) -> int:
                                        sizes=cfg.calib_sizes or None, log=log)
     card = write_card(model, cfg, state, calibration, out, _command(args, "spread"))
     print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
-    if args.release:
-        release(out, card["name"])
-        print(f"released {card['name']} into the package", file=sys.stderr)
+    release_run(args, out, card["name"])
     return 0
 
 
@@ -104,12 +102,23 @@ def _resolve_run(args, cfg) -> Path:
     return run_folder(args.out, cfg, args.resume)
 
 
+def release_run(args, out: Path, name: str) -> None:
+    """``--release [DIR]``: copy the exported weights and card of ``name`` from the run folder ``out``."""
+    from ..train.export import release
+
+    if args.release is not None:
+        path = release(out, name, args.release or None)
+        print(f"released {name} -> {path.parent}", file=sys.stderr)
+
+
 def add_run_arguments(p, out_help: str = "run folder (checkpoints, log, exported weights and card)",
-                      release_help: str = "copy the exported weights and card into the package") -> None:
+                      release_help: str = "copy the exported weights and card into DIR (default: the user's model "
+                                          "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights, where veil finds them; "
+                                          "src/veil in a checkout: the package)") -> None:
     """The run-folder flags every training command shares (see :func:`run_folder`)."""
     p.add_argument("--out", default=None, help=out_help)
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
-    p.add_argument("--release", action="store_true", help=release_help)
+    p.add_argument("--release", nargs="?", const="", default=None, metavar="DIR", help=release_help)
     p.add_argument("--no-progress", action="store_true")
 
 
@@ -138,7 +147,7 @@ def _command(args, family: str) -> str:
 def train_image_cmd(args) -> int:
     from ..errors import InputError
     from ..train.config import ImageTrainConfig, load_config
-    from ..train.export import release, write_card
+    from ..train.export import write_card
     from ..train.image import train_image
 
     overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "init_from")}
@@ -152,16 +161,14 @@ def train_image_cmd(args) -> int:
     model, state = result["model"], result["state"]
     card = write_card(model, cfg, state, None, out, _command(args, "image"))
     print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
-    if args.release:
-        release(out, card["name"])
-        print(f"released {card['name']} into the package", file=sys.stderr)
+    release_run(args, out, card["name"])
     return 0
 
 
 def train_qr_cmd(args) -> int:
     from ..train.calibrate import calibrate_strength
     from ..train.config import load_config
-    from ..train.export import release, write_card
+    from ..train.export import write_card
     from ..train.qr import train_qr
 
     overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "qr_pool",
@@ -181,7 +188,5 @@ def train_qr_cmd(args) -> int:
     command = command_line("veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}"))
     card = write_card(model, cfg, state, calibration, out, command)
     print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
-    if args.release:
-        release(out, card["name"])
-        print(f"released {card['name']} into the package", file=sys.stderr)
+    release_run(args, out, card["name"])
     return 0

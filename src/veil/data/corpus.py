@@ -21,7 +21,7 @@ from ..files import write_atomic, write_json
 
 MAX_LONG_SIDE = 1920
 VAL_FRACTION = 0.1
-# Held out whatever the hash says: the README's demo photo must not be a training photo.
+# Held out whatever the hash says: the bundled demo photo must not be a training photo.
 FORCE_VAL = {"skimage_astronaut"}
 
 WALLPAPERS = ["BytheWater", "ColdRipple", "ColorfulCups", "DarkestHour", "EveningGlow", "FallenLeaf", "Grey",
@@ -112,7 +112,10 @@ def prepare(out: Path | None = None, n_sharp: int = 12, log=print) -> dict:
     out = Path(out or default_dir())
     sources = _find_sources()
     if not sources:
-        raise RuntimeError("no corpus photos found: install the packages listed in shared/DATA.md (make data)")
+        from ..errors import InputError
+
+        raise InputError("no corpus photos found: install the packages that carry them (scripts/get_data.sh, or "
+                         "make data in a checkout)")
     train, val = split_names(list(sources))
     for sub in ("train", "val", "val_sharp"):
         (out / sub).mkdir(parents=True, exist_ok=True)

@@ -42,7 +42,7 @@ def add_parser(esub) -> None:
     p.add_argument("--rec-weight", type=float, default=d.rec_weight, help=f"default {d.rec_weight:g}")
     p.add_argument("--adv-weight", type=float, default=d.adv_weight, help=f"default {d.adv_weight:g}")
     p.add_argument("--activation", default=d.activation, choices=("sin", "tanh"),
-                   help="the generator's hidden units (default sin; tanh for the comparison in the README)")
+                   help="the generator's hidden units (default sin; tanh for the comparison in docs/disguise.md)")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2); recorded with the timings")
     p.add_argument("--name", default="disguise", help="results/<name>.json and .png (default disguise)")
@@ -71,7 +71,7 @@ def classic_images(size: int) -> dict[str, Image.Image]:
         raise InputError("eval disguise needs scikit-image for cameraman, astronaut, coffee and chelsea: "
                          "pip install 'veil[train]'") from None
     if not Path(BABOON).is_file():
-        raise InputError(f"no baboon image at {BABOON}: install the opencv-doc package (shared/DATA.md)")
+        raise InputError(f"no baboon image at {BABOON}: install the opencv-doc package (scripts/get_data.sh)")
     arrays = {"astronaut": data.astronaut, "cameraman": data.camera, "coffee": data.coffee, "chelsea": data.chelsea,
               "baboon": lambda: np.asarray(Image.open(BABOON).convert("RGB"))}
     out = {}
@@ -189,12 +189,9 @@ def _result(cfg, gens, matrix) -> dict:
 
 def figure(res: dict, images: dict, shown: list, path: Path) -> None:
     """Rows: generators; columns: the secret, the output for each disguise image, what the key alone gives."""
-    import matplotlib
+    from .figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .figures import save_figure
+    plt = pyplot()
 
     n = len(DISGUISES)
     fig, axes = plt.subplots(len(shown) + 1, n + 2, figsize=(1.8 * (n + 2), 1.9 * (len(shown) + 1)))
@@ -230,6 +227,9 @@ def figure(res: dict, images: dict, shown: list, path: Path) -> None:
 # ----------------------------------------------------------------------------- command
 
 def run(args) -> int:
+    from .figures import pyplot
+
+    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     import torch
 
     from ..errors import InputError

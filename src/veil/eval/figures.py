@@ -13,13 +13,12 @@ from PIL import Image
 from ..files import write_atomic
 
 
-def _plt():
-    import matplotlib
+def pyplot():
+    """matplotlib's pyplot on the Agg backend, or MissingExtra (exit 2: install veil[eval])."""
+    from ..errors import require
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    require("matplotlib", "eval").use("Agg")
+    return require("matplotlib.pyplot", "eval")
 
 
 def magnified(a: Image.Image, b: Image.Image, m: float) -> np.ndarray:
@@ -31,7 +30,7 @@ def magnified(a: Image.Image, b: Image.Image, m: float) -> np.ndarray:
 
 def plot_examples(examples, title: str):
     """Rows of (cover, stego, secret, revealed) PIL images: the images and their residuals x5 and x10."""
-    plt = _plt()
+    plt = pyplot()
     cols = ["cover", "stego", "|C-E| x5", "|C-E| x10", "secret", "revealed", "|H-D| x5", "|H-D| x10"]
     fig, axes = plt.subplots(len(examples), len(cols), figsize=(2 * len(cols), 2.1 * len(examples)), squeeze=False)
     for r, (cover, stego, secret, revealed) in enumerate(examples):
@@ -71,7 +70,7 @@ class Histograms:
 
 def plot_histograms(hists: dict[str, dict], title: str, labels: tuple[str, str] = ("cover", "stego")):
     """One panel per entry of ``hists`` ({name: Histograms.result()})."""
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(hists), figsize=(5 * len(hists), 3.2), squeeze=False)
     for ax, (name, h) in zip(axes[0], hists.items()):
         ax.plot(np.arange(256), h["cover"], lw=1, label=labels[0])
@@ -87,7 +86,7 @@ def plot_histograms(hists: dict[str, dict], title: str, labels: tuple[str, str] 
 def plot_roc(curves: dict[str, dict], title: str):
     """ROC curves ({name: {"fpr", "tpr", "auc"}}) as dashed lines through the sweep's points, with the
     chance line (seed 003, Fig. 10)."""
-    plt = _plt()
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(4.6, 4.4))
     for name, c in curves.items():
         pts = sorted(set(zip(c["fpr"], c["tpr"])) | {(0.0, 0.0), (1.0, 1.0)})
@@ -106,7 +105,7 @@ def plot_roc(curves: dict[str, dict], title: str):
 
 def save_figure(fig, path: str | Path, dpi: int = 80) -> Path:
     """Write ``fig`` (a .jpg is written at quality 90: photo panels stay small in the repository)."""
-    plt = _plt()
+    plt = pyplot()
     path = Path(path)
     jpeg = {"pil_kwargs": {"quality": 90}} if path.suffix.lower() in (".jpg", ".jpeg") else {}
     write_atomic(path, lambda tmp: fig.savefig(tmp, dpi=dpi, **jpeg), force=True)
@@ -115,7 +114,7 @@ def save_figure(fig, path: str | Path, dpi: int = 80) -> Path:
 
 
 def figure_png(fig, dpi: int = 80) -> bytes:
-    plt = _plt()
+    plt = pyplot()
     buf = io.BytesIO()
     fig.savefig(buf, format="png", dpi=dpi)
     plt.close(fig)

@@ -13,7 +13,6 @@ through the same attacks, in the same run. The result file keeps the layout of `
 """
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import sys
@@ -44,7 +43,9 @@ def add_parser(esub) -> None:
                    help="also run invisible-watermark's RivaGAN and DWT-DCT-SVD (pip install 'veil[peers]')")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/hide_<model>.json)")
-    p.add_argument("--card", action="store_true", help="write the headline numbers into the model's card")
+    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
+                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
+                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
     p.set_defaults(func=run)
 
 
@@ -209,7 +210,7 @@ def flat_patch_figure(model_name: str | None, folders: list[str], path: Path, se
     256 px area (pixels shown 1:1, where a pattern would show first)."""
     from ..api import hide
     from ..data.covers import list_images
-    from .figures import _plt, magnified, save_figure
+    from .figures import pyplot, magnified, save_figure
     from ..imaging import load_image, split_alpha
     from ..payloads.qr import random_text
 
@@ -226,7 +227,7 @@ def flat_patch_figure(model_name: str | None, folders: list[str], path: Path, se
             v = float(np.abs(np.diff(g[y:y + 256, x:x + 256], axis=1)).mean())
             if best is None or v < best:
                 best, box = v, (x, y, x + 256, y + 256)
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(2, 3, figsize=(12, 8.4))
     rows = [(cover, stego, "whole photo"), (cover.crop(box), stego.crop(box), "flattest 256 px area at 100%")]
     for r, (a, b, label) in enumerate(rows):
@@ -251,6 +252,9 @@ def summary_lines(res: dict) -> list[str]:
 
 
 def run(args) -> int:
+    from .figures import pyplot
+
+    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     from ..errors import InputError
     from ..registry import get_card
     from .robust import parse_matrix, plot
@@ -288,12 +292,10 @@ def run(args) -> int:
     if args.strength == 1.0 and not args.peers:      # the shipped setting's figure, once
         print(f"figure -> {flat_patch_figure(card['name'], args.images, out.with_name(out.stem + '_figure.png'))}")
     if args.card:
-        from ..train.export import package_dir
+        from ..registry import update_card
 
-        path = package_dir() / "cards" / f"{card['name']}.json"
-        c = json.loads(path.read_text())
-        c["metrics"] = card_metrics(doc, f"veil eval hide --images {' '.join(args.images)} --card")
-        write_json(path, c)
+        metrics = card_metrics(doc, f"veil eval hide --images {' '.join(args.images)} --card")
+        update_card(card["name"], lambda c: c.__setitem__("metrics", metrics), args.card or None)
     return 0
 
 

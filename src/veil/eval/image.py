@@ -15,7 +15,6 @@ cover and stego for the model against lsb3 (its Fig. 9).
 from __future__ import annotations
 
 import io
-import json
 import random
 import statistics
 import sys
@@ -40,7 +39,9 @@ def add_parser(esub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default="results")
     p.add_argument("--no-figures", action="store_true")
-    p.add_argument("--card", action="store_true", help="write the numbers into the model's card")
+    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
+                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
+                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
     p.set_defaults(func=run)
 
 
@@ -166,6 +167,9 @@ def _line(name: str, what: str, o: dict) -> str:
 
 
 def run(args) -> int:
+    from .figures import pyplot
+
+    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     from ..data.corpus import default_dir
     from ..errors import InputError
     from ..registry import get_card
@@ -207,17 +211,14 @@ def run(args) -> int:
             write_json(out_dir / f"{stem}.json", res)
             print(_line(card["name"], f"at {what}", res["overall"]) + f" -> {out_dir / stem}.json")
             if args.card:
-                _write_card(card["name"], what, res)
+                _write_card(card["name"], what, res, args.card)
     return 0
 
 
-def _write_card(name: str, what: str, res: dict) -> None:
-    from ..train.export import package_dir
+def _write_card(name: str, what: str, res: dict, dest: str) -> None:
+    from ..registry import update_card
 
-    path = package_dir() / "cards" / f"{name}.json"
-    c = json.loads(path.read_text())
     o = res["overall"]
-    c.setdefault("metrics", {})[f"image_{what}"] = {
-        k: o[k] for k in ("n", "cover_changing_rate", "decoded_rate", "payload_bpp", "cover_psnr", "cover_ssim",
-                          "secret_psnr", "secret_ssim")} | {"images": res["images"], "command": res["command"]}
-    write_json(path, c)
+    numbers = {k: o[k] for k in ("n", "cover_changing_rate", "decoded_rate", "payload_bpp", "cover_psnr", "cover_ssim",
+                                 "secret_psnr", "secret_ssim")} | {"images": res["images"], "command": res["command"]}
+    update_card(name, lambda c: c.setdefault("metrics", {}).__setitem__(f"image_{what}", numbers), dest or None)

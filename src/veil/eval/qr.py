@@ -9,7 +9,6 @@ default model hands them to its small-cover model, whose capacity caps their tex
 """
 from __future__ import annotations
 
-import json
 import random
 import statistics
 import sys
@@ -36,7 +35,9 @@ def add_parser(esub) -> None:
     p.add_argument("--max-len", type=int, default=32, help="longest random text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
-    p.add_argument("--card", action="store_true", help="write the headline numbers into the model's card")
+    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
+                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
+                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
     p.add_argument("--strength", type=float, default=1.0,
                    help="as in `veil qr hide`: multiple of the calibrated strength (default 1; another value adds "
                         "_strength<X> to the result file names)")
@@ -150,6 +151,9 @@ def card_metrics(res: dict, command: str) -> dict:
 
 
 def run_attacks(args, verify: list[str]) -> int:
+    from .figures import pyplot
+
+    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     from ..errors import InputError
     from ..registry import get_card
     from .robust import evaluate_attacks, parse_matrix, plot, summary_lines
@@ -215,11 +219,9 @@ def run(args) -> int:
               f"PSNR {o['psnr_mean']:.2f} dB (min {o['psnr_min']:.2f}), SSIM {o['ssim_mean']:.4f}, "
               f"MAE {o['mae_mean'] * 255:.3f}/255, mean strength {o['gain_mean']:.2f} x calibrated -> {out}")
         if args.card:
-            from ..train.export import package_dir
+            from ..registry import update_card
 
             cmd = f"veil eval qr --images {' '.join(args.images)} --model {card['name']} --card"
-            path = package_dir() / "cards" / f"{resolve_name(card['name'])}.json"
-            c = json.loads(path.read_text())
-            c["metrics"] = card_metrics(res, cmd)
-            write_json(path, c)
+            metrics = card_metrics(res, cmd)
+            update_card(resolve_name(card["name"]), lambda c: c.__setitem__("metrics", metrics), args.card or None)
     return 0

@@ -29,7 +29,6 @@ drawn as the training drew them and from non-code images of its own seed (traini
 from __future__ import annotations
 
 import io
-import json
 import platform
 import random
 import time
@@ -294,7 +293,7 @@ def _rejected(rows: list[tuple[str, float]], threshold: float | None) -> dict:
 NON_CODE_KINDS = ("photo", "photo_crop", "synthetic", "noise", "flat", "tiny")
 
 
-def calibrate_presence(model_name: str = "qrnet", n: int = 10000, seed: int = 0, card: bool = False,
+def calibrate_presence(model_name: str = "qrnet", n: int = 10000, seed: int = 0, card: str | None = None,
                        log=print) -> dict:
     """The presence threshold of a robust qrnet model: the lowest number of agreeing modules (of the 238 that
     :func:`veil.models.qrnet.presence_scores` checks) above every calibration image that must get "no code".
@@ -305,9 +304,9 @@ def calibrate_presence(model_name: str = "qrnet", n: int = 10000, seed: int = 0,
     zone, turn, levels, blur, noise, reveal-like flips, all at full strength); those read wrong must get "no
     code" (a wrong answer is worse than none), those read right are the codes the threshold keeps; and the
     non-code images of :func:`no_code_images` (the training photos whole, ``n`` crops of them, generated
-    images, QR codes of other content). With ``card`` the threshold goes into the package's card
-    (``presence``), where :meth:`veil.models.qrnet.QRNet.read` reads it. A seed-variant model has no module
-    grid: its card names the robust model whose presence decides (``qrnet.default``)."""
+    images, QR codes of other content). With ``card`` (a folder; "": the user's model folder) the threshold goes
+    into the card (``presence``), where :meth:`veil.models.qrnet.QRNet.read` reads it. A seed-variant model has no
+    module grid: its card names the robust model whose presence decides (``qrnet.default``)."""
     from ..models.qrnet import _checked_modules
     from ..registry import load_model
     from ..train.config import QRNetConfig
@@ -363,13 +362,10 @@ def calibrate_presence(model_name: str = "qrnet", n: int = 10000, seed: int = 0,
             f"{right.sum()}/{n}, of them accepted {presence['calibration']['codes']['right_accepted']:.4f}; "
             f"highest score of a code read wrong {sc[~right].max() if (~right).any() else float('nan'):.4f}, of "
             f"a non-code {max(max(s for _, s in r) for r in rows.values()):.4f}")
-    if card:
-        from ..train.export import package_dir
+    if card is not None:
+        from ..registry import update_card
 
-        path = package_dir() / "cards" / f"{name}.json"
-        c = json.loads(path.read_text())
-        c["presence"] = presence
-        path.write_text(json.dumps(c, indent=1) + "\n")
+        path = update_card(name, lambda c: c.__setitem__("presence", presence), card or None)
         log(f"wrote the presence section of {path}")
     return presence
 
@@ -400,7 +396,7 @@ def no_code_section(models: dict, n: int, seed: int, log=print) -> dict:
 
 def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal_n: int = 300, bench_n: int = 1000,
              no_code_n: int = 2000, seed: int = 1, out: Path = Path("results/qrnet.json"), plot: bool = True,
-             card: bool = False, log=print, bench_read=None) -> dict:
+             card: str | None = None, log=print, bench_read=None) -> dict:
     """The full evaluation of ``model_names``, written to ``out``. ``bench_read(model_name, mats, strings)``: the
     throughput of the ``veil qrnet read`` command over ``bench_n`` PNG files (the CLI passes it: it times itself)."""
     models = _models(model_names)
@@ -529,8 +525,8 @@ def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal
         p = out.with_name(out.stem + "_robustness.png")
         save_figure(plot_sweep(res), p, dpi=90)
         log(f"wrote {p}")
-    if card:
-        _write_cards(res, models, n, sweep_n, no_code_n, seed)
+    if card is not None:
+        _write_cards(res, models, n, sweep_n, no_code_n, seed, card or None)
     return res
 
 
@@ -571,9 +567,9 @@ def _targets(res: dict) -> dict:
 
 
 def plot_sweep(res: dict):
-    from .figures import _plt
+    from .figures import pyplot
 
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 4))
     styles = {ZXING: dict(color="tab:gray", marker="s", linestyle="--")}
     for ax, kind in zip(axes, ("noise", "blur")):
@@ -590,12 +586,10 @@ def plot_sweep(res: dict):
     return fig
 
 
-def _write_cards(res: dict, models: dict, n: int, sweep_n: int, no_code_n: int, seed: int) -> None:
-    from ..train.export import package_dir
+def _write_cards(res: dict, models: dict, n: int, sweep_n: int, no_code_n: int, seed: int, dest) -> None:
+    from ..registry import update_card
 
     for name, model in models.items():
-        path = package_dir() / "cards" / f"{name}.json"
-        c = json.loads(path.read_text())
         m = {"clean_seed_format": res["models"][name]["clean_seed_format"],
              "clean_any": {k: v for k, v in res["clean_any"][name].items()
                            if k in ("exact", "per_digit", "n", "digits_exact", "accepted_wrong", "rejected")},
@@ -612,5 +606,4 @@ def _write_cards(res: dict, models: dict, n: int, sweep_n: int, no_code_n: int, 
             if b["model"] == name:
                 m["read_codes_per_s"] = b["codes_per_s"]
                 m["read_threads"] = b["torch_threads"]
-        c["metrics"] = m
-        write_json(path, c)
+        update_card(name, lambda c, m=m: c.__setitem__("metrics", m), dest)

@@ -107,7 +107,7 @@ def section_live() -> str:
     from ..api import hide_qr, reveal_qr_image
     from ..imaging import pil_to_tensor
     from ..metrics import psnr
-    from .figures import _plt, magnified
+    from .figures import pyplot, magnified
     from .image import through_png
 
     text = "veil report: a live example"
@@ -118,7 +118,7 @@ def section_live() -> str:
     tiles = [("cover", np.asarray(cover)), ("stego (PNG)", np.asarray(stego)),
              ("|C-S| x5", magnified(cover, stego, 5)), ("|C-S| x10", magnified(cover, stego, 10)),
              ("recovered QR", np.asarray(qr.convert("RGB")))]
-    plt = _plt()
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(tiles), figsize=(2.6 * len(tiles), 2.9))
     for ax, (t, im) in zip(axes, tiles):
         ax.imshow(im, interpolation="nearest")
@@ -247,6 +247,9 @@ def build(results: Path, live: bool = True) -> str:
 
 
 def run(args) -> int:
+    from .figures import pyplot
+
+    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     from ..errors import InputError
     from ..files import check_output_path, write_atomic
 

@@ -118,12 +118,9 @@ def _strength(spec: str) -> float:
 
 def plot(results: list[dict], path: Path) -> None:
     """Success vs strength, one line per attack family, one panel per model."""
-    import matplotlib
+    from .figures import pyplot, save_figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    from .figures import save_figure
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, len(results), figsize=(5.2 * len(results), 4.2), squeeze=False, sharey=True)
     for ax, res in zip(axes[0], results):

@@ -111,6 +111,21 @@ def classical_scores(images: list[Image.Image]) -> list[dict]:
     return [analyze_array(image_samples(img)) for img in images]
 
 
+def target_note(name: str) -> str | None:
+    """Why steganalyser ``name``'s numbers may not hold for its target as shipped: its card records no hash of the
+    weights it learned to detect, or a hash that differs from the target's released weights. None when they match."""
+    from ..registry import get_card
+
+    card = get_card(name, "steganalysis")
+    trained_on = card.get("target_sha256")
+    shipped = (get_card(card["target"], None).get("weights") or {}).get("sha256")
+    if trained_on is None and shipped is not None:
+        return f"{card['name']}: its card does not record which {card['target']} weights it was trained against"
+    if trained_on != shipped:
+        return f"{card['name']} was trained against other {card['target']} weights than the released ones"
+    return None
+
+
 def learned_scores(name: str, images: list[Image.Image]) -> list[float]:
     """P(stego) of each image by a trained steganalyser (``arch.tag``)."""
     from ..models.steganalyser import score_images
@@ -153,6 +168,9 @@ def _label(args) -> str:
 
 
 def run(args) -> int:
+    from .figures import pyplot
+
+    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
     from ..errors import InputError
     from .figures import Histograms, plot_histograms, plot_roc, save_figure
 
@@ -179,6 +197,10 @@ def run(args) -> int:
         for (name, _), img in zip(clean, stego):
             dst = d / (re.sub(r"[^A-Za-z0-9._-]+", "_", Path(name).stem) + ".png")
             write_atomic(dst, lambda tmp, img=img: img.save(tmp), force=True)
+    for name in args.learned or []:
+        note = target_note(name)
+        if note:
+            print(f"veil: warning: {note}", file=sys.stderr)
     res = evaluate([img for _, img in clean], stego, args.learned)
     hist = Histograms()
     for _, c in clean:

@@ -1,6 +1,6 @@
 """spread: a message spread over the whole image (veil's default way to hide a text or an ID).
 
-Shape (after the watermarking anchors InvisMark, TrustMark and MBRS, see docs/spread.md):
+Shape (after the watermarking anchors InvisMark, TrustMark and MBRS, see docs/hide.md):
 - The n payload bits (already error-corrected and keyed by :mod:`veil.payloads.message`) go through a fixed
   linear spreading layer to a small spatial map: a G x G grid of chips, each chip one bit times a
   pseudo-random sign, every bit on n/(G*G) cells scattered over the whole image (a fixed interleaver).

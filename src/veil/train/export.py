@@ -3,16 +3,11 @@ from __future__ import annotations
 
 import importlib
 import json
-import shutil
 from pathlib import Path
 
 from ..payloads.qr import BYTE_CAPACITY
 from ..weights import save_weights
 from ..files import write_json
-
-
-def package_dir() -> Path:
-    return Path(__file__).resolve().parents[1]
 
 
 def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, command: str) -> dict:
@@ -84,13 +79,21 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
     return card
 
 
-def release(out: Path, name: str) -> None:
-    """Copy an exported weight and card into the package (veil/weights, veil/cards).
+def release(out: Path, name: str, dest: str | Path | None = None) -> Path:
+    """Copy an exported weight and card from the run folder ``out`` into ``dest`` (default: the user's model
+    folder, where veil.load_model finds them; a checkout's ``src/veil`` puts them in the package to ship). Returns
+    the card's new path.
 
-    The card's metrics start empty: new weights are measured anew with `veil eval qr --card`.
+    The card's metrics start empty: new weights are measured anew with `veil eval ... --card`.
     """
-    pkg = package_dir()
+    from ..files import write_bytes_atomic
+    from ..registry import save_card
+
     card = json.loads((out / f"{name}.json").read_text())
-    dst_card = pkg / "cards" / f"{name}.json"
-    shutil.copy2(out / card["weights"]["file"], pkg / "weights" / card["weights"]["file"])
-    write_json(dst_card, card)
+    path = save_card(card, dest)
+    weights_dir = path.parent.parent / "weights" if path.parent.name == "cards" else path.parent
+    weights_dir.mkdir(parents=True, exist_ok=True)
+    if card.get("weights"):
+        write_bytes_atomic(weights_dir / card["weights"]["file"], (out / card["weights"]["file"]).read_bytes(),
+                           force=True)
+    return path

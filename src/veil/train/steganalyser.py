@@ -105,13 +105,16 @@ def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False,
 
 def write_card(model, cfg: SteganalyserConfig, state: dict, metrics: dict, out: Path, command: str) -> dict:
     from ..models import steganalyser as mod
+    from ..registry import get_card
     from ..weights import save_weights
 
     name = f"{cfg.arch}.{cfg.tag}"
+    target_weights = get_card(cfg.target, None).get("weights") or {}
     wfile = out / f"{name}.safetensors"
     digest = save_weights(model, wfile)
     card = {
         "name": name, "arch": cfg.arch, "tag": cfg.tag, "task": "steganalysis", "target": cfg.target,
+        "target_sha256": target_weights.get("sha256"),      # the exact weights it learned to detect (None: lsbK)
         "summary": (mod.__doc__ or "").strip().splitlines()[0],
         "kwargs": cfg.model, "parameters": sum(p.numel() for p in model.parameters()),
         "payload": None,
