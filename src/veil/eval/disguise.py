@@ -17,38 +17,17 @@ from __future__ import annotations
 import io
 import os
 import platform
-import sys
 from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from ..files import write_json
 
 BABOON = "/usr/share/doc/opencv-doc/examples/data/baboon.jpg"
 SECRETS = ("astronaut", "baboon")
 DISGUISES = ("cameraman", "coffee", "chelsea")
 TARGETS = {"matched_ssim_min": 0.95, "mismatched_ssim_max": 0.30, "train_seconds_max": 300.0}
-
-
-def add_parser(esub) -> None:
-    from ..disguise import DisguiseConfig
-
-    d = DisguiseConfig()
-    p = esub.add_parser("disguise", help="seed 004: every disguise image through every generator (SSIM/PSNR matrix)")
-    p.add_argument("--size", type=int, default=d.size, help=f"square side (default {d.size}, the paper's)")
-    p.add_argument("--steps", type=int, default=d.steps, help=f"training steps per pair (default {d.steps})")
-    p.add_argument("--rec-weight", type=float, default=d.rec_weight, help=f"default {d.rec_weight:g}")
-    p.add_argument("--adv-weight", type=float, default=d.adv_weight, help=f"default {d.adv_weight:g}")
-    p.add_argument("--activation", default=d.activation, choices=("sin", "tanh"),
-                   help="the generator's hidden units (default sin; tanh for the comparison in docs/disguise.md)")
-    p.add_argument("--seed", type=int, default=d.seed)
-    p.add_argument("--threads", type=int, default=2, help="CPU threads (default 2); recorded with the timings")
-    p.add_argument("--name", default="disguise", help="results/<name>.json and .png (default disguise)")
-    p.add_argument("--out-dir", default="results")
-    p.add_argument("--no-figures", action="store_true")
-    p.set_defaults(func=run)
 
 
 # ----------------------------------------------------------------------------- images
@@ -129,9 +108,10 @@ def _through_jpeg(img: Image.Image, quality: int) -> Image.Image:
         return im.convert("L")
 
 
-def evaluate(cfg, progress: bool = True):
+def evaluate(cfg, progress: bool = True, log=print):
     """Train the 6 generators and feed each the 3 disguise images; returns the result dict, the images and,
-    per generator, its outputs for each disguise image and what its key alone gives away (for the figure)."""
+    per generator, its outputs for each disguise image and what its key alone gives away (for the figure).
+    ``log``: where a line per generator goes."""
     from ..api import disguise_reveal, disguise_train
     from ..imaging import pil_to_tensor
     from ..metrics import psnr, ssim
@@ -145,7 +125,7 @@ def evaluate(cfg, progress: bool = True):
     for s in SECRETS:
         for d in DISGUISES:
             name = f"G{len(gens) + 1}"
-            print(f"{name}: {d} -> {s}", file=sys.stderr)
+            log(f"{name}: {d} -> {s}")
             key, info = disguise_train(images[d], images[s], cfg, progress=progress)
             key = unpack_key(key)
             outs = [disguise_reveal(images[d2], key, check=(d2 == d)) for d2 in DISGUISES]  # check passes only for d
@@ -225,41 +205,3 @@ def figure(res: dict, images: dict, shown: list, path: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- command
-
-def run(args) -> int:
-    from .figures import pyplot
-
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
-    import torch
-
-    from ..errors import InputError
-    from ..disguise import DisguiseConfig
-
-    if args.threads < 1:
-        raise InputError(f"--threads {args.threads}: at least 1")
-    if not args.name or "/" in args.name or args.name.startswith("."):
-        raise InputError(f"--name {args.name!r}: a plain file name")
-    torch.set_num_threads(args.threads)
-    cfg = DisguiseConfig(size=args.size, steps=args.steps, rec_weight=args.rec_weight, adv_weight=args.adv_weight,
-                         activation=args.activation, seed=args.seed)
-    cfg.check()
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
-    res, images, shown = evaluate(cfg)
-    # the timings depend on what else ran: the threads and the machine's load are kept with them
-    end = os.getloadavg()[0] if load is not None else None
-    res.update(torch_threads=args.threads, load_average_1min={"start": load, "end": end},
-               command=f"veil eval disguise --size {cfg.size} --steps {cfg.steps} --rec-weight {cfg.rec_weight:g} "
-                       f"--adv-weight {cfg.adv_weight:g} --activation {cfg.activation} --seed {cfg.seed} "
-                       f"--threads {args.threads} --name {args.name}")
-    write_json(out_dir / f"{args.name}.json", res)
-    if not args.no_figures:
-        figure(res, images, shown, out_dir / f"{args.name}.png")
-    s = res["summary"]
-    print(f"matched SSIM {', '.join(f'{v:.3f}' for v in s['matched_ssim'])} (min {s['matched_ssim_min']:.3f}); "
-          f"mismatched SSIM max {s['mismatched_ssim_max']:.3f}, |corr| max {s['mismatched_abs_corr_max']:.2f}; "
-          f"key alone |corr| min {s['key_alone_abs_corr_min']:.2f}; "
-          f"training {min(s['train_seconds']):.0f}-{s['train_seconds_max']:.0f} s a pair on {args.threads} thread(s) "
-          f"-> {out_dir / args.name}.json")
-    return 0

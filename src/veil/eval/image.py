@@ -17,32 +17,11 @@ from __future__ import annotations
 import io
 import random
 import statistics
-import sys
-from pathlib import Path
 
 import numpy as np
 from PIL import Image
 
-from .figures import Histograms, plot_examples, plot_histograms, save_figure
-from ..files import write_json
-
-
-def add_parser(esub) -> None:
-    p = esub.add_parser("image", help="hide an image in an image: seed 003 metrics, PSNR, SSIM through PNG files")
-    p.add_argument("--images", nargs="+", required=True, help="folder(s) of photos never used in training")
-    p.add_argument("--model", action="append", default=None, help="model (repeatable); default: stegnet")
-    p.add_argument("--size", action="append", type=int, default=None, help="square size (repeatable); default 64")
-    p.add_argument("--pairs", type=int, default=None, help="crops per photo (default 24 up to 64 px, else 8)")
-    p.add_argument("--digits", default=None, nargs="?", const="default", metavar="NPY",
-                   help="run the seed 002 experiment instead: handwritten digits hidden in 32x32 photo crops "
-                        "(default: the validation digits of `veil data prepare`)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out-dir", default="results")
-    p.add_argument("--no-figures", action="store_true")
-    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
-                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
-                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
-    p.set_defaults(func=run)
+from .figures import Histograms
 
 
 # ----------------------------------------------------------------------------- data
@@ -160,62 +139,13 @@ def histograms(model_name: str, pairs) -> dict:
 
 # ----------------------------------------------------------------------------- command
 
-def _line(name: str, what: str, o: dict) -> str:
+def summary_line(name: str, what: str, o: dict) -> str:
     return (f"{name} {what}: {o['n']} pairs, cover changing rate {o['cover_changing_rate']:.2%}, "
             f"decoded rate {o['decoded_rate']:.2%} ({o['payload_bpp']:.2f} bpp), cover PSNR {o['cover_psnr']:.2f} dB "
             f"/ SSIM {o['cover_ssim']:.4f}, secret PSNR {o['secret_psnr']:.2f} dB / SSIM {o['secret_ssim']:.4f}")
 
 
-def run(args) -> int:
-    from .figures import pyplot
-
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
-    from ..data.corpus import default_dir
-    from ..errors import InputError
-    from ..registry import get_card
-
-    models = args.model or ["stegnet"]
-    cards = [get_card(m, "image") for m in models]
-    out_dir = Path(args.out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for d in args.images:
-        if not Path(d).is_dir():
-            raise InputError(f"no such folder: {d}")
-    if args.digits:
-        path = str(default_dir() / "digits" / "val.npy") if args.digits == "default" else args.digits
-        if not Path(path).is_file():
-            raise InputError(f"no digits at {path}: run `make data`")
-        jobs = [("digits32", digit_pairs(args.images, path, args.pairs or 200, args.seed))]
-    else:
-        jobs = []
-        for size in args.size or [64]:
-            if size < 16:
-                raise InputError(f"--size {size}: at least 16")
-            jobs.append((str(size), photo_pairs(args.images, size, args.pairs or (24 if size <= 64 else 8),
-                                                args.seed)))
-    for card in cards:
-        for what, pairs in jobs:
-            res, examples, hist = evaluate(card["name"], pairs)
-            res.update(size=what, images=args.images, seed=args.seed,
-                       command="veil eval image " + " ".join(sys.argv[3:] if sys.argv[0].endswith("veil") else []))
-            stem = f"image_{card['name']}_{what}"
-            if not args.no_figures:
-                save_figure(plot_examples(examples, f"{card['name']} at {what}: cover, stego, secret, revealed "
-                                                    "(8-bit PNG)"), out_dir / f"{stem}.jpg")
-                hists = {card["name"]: hist}
-                if card["arch"] != "lsb3":
-                    hists["lsb3.default"] = histograms("lsb3", pairs)
-                res["histogram_l1"] = {k: v["l1"] for k, v in hists.items()}
-                save_figure(plot_histograms(hists, f"histograms of covers and stego images at {what} px"),
-                            out_dir / f"{stem}_hist.png")
-            write_json(out_dir / f"{stem}.json", res)
-            print(_line(card["name"], f"at {what}", res["overall"]) + f" -> {out_dir / stem}.json")
-            if args.card:
-                _write_card(card["name"], what, res, args.card)
-    return 0
-
-
-def _write_card(name: str, what: str, res: dict, dest: str) -> None:
+def write_card_numbers(name: str, what: str, res: dict, dest: str) -> None:
     from ..registry import update_card
 
     o = res["overall"]

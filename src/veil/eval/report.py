@@ -28,15 +28,6 @@ th{background:#f4f4f4}td:first-child,th:first-child{text-align:left}img{max-widt
 .note{color:#555;font-size:.92em}.row{display:flex;flex-wrap:wrap;gap:1em}.row>div{flex:1 1 380px}"""
 
 
-def add_parser(sub) -> None:
-    p = sub.add_parser("report", help="one self-contained HTML page from the files in results/")
-    p.add_argument("--out", default="report.html", help="HTML file to write (default report.html)")
-    p.add_argument("--results", default="results", help="folder of result files (default results/)")
-    p.add_argument("--no-live", action="store_true", help="skip the live QR example (no model is run)")
-    p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
-    p.set_defaults(func=run)
-
-
 # ----------------------------------------------------------------------------- html pieces
 
 def _img(data: bytes, mime: str = "image/png", alt: str = "") -> str:
@@ -244,20 +235,3 @@ def build(results: Path, live: bool = True) -> str:
     return (f"<!doctype html><html><head><meta charset=utf-8><title>veil report</title><style>{CSS}</style>"
             f"</head><body><h1>veil report</h1><p class=note>veil {__version__}, built {when} from "
             f"{html.escape(str(results))}/</p>" + "".join(parts) + "</body></html>\n")
-
-
-def run(args) -> int:
-    from .figures import pyplot
-
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
-    from ..errors import InputError
-    from ..files import check_output_path, write_atomic
-
-    res = Path(args.results)
-    if not res.is_dir():
-        raise InputError(f"no such folder: {res}")
-    out = check_output_path(args.out, args.force)
-    page = build(res, live=not args.no_live)
-    write_atomic(out, lambda tmp: Path(tmp).write_text(page, encoding="utf-8"), force=args.force)
-    print(f"wrote {out} ({len(page) / 1e6:.1f} MB)")
-    return 0
