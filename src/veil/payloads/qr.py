@@ -79,7 +79,9 @@ def encode_text(text: str, ecc: str = "M", spec: QRSpec = QRSpec()) -> QRCode:
     if text == "":
         raise InputError("the text to hide is empty")
     try:
-        utf8 = {} if text.isascii() else {"encoding": "utf-8", "eci": True}
+        # UTF-8 bytes in byte mode: left to choose, segno takes any bytes that happen to pair up as Shift_JIS
+        # (e0 b3 82 30, "ೂ0") for kanji mode, and the reader then returns other characters
+        utf8 = {} if text.isascii() else {"encoding": "utf-8", "eci": True, "mode": "byte"}
         qr = segno.make_qr(text, error=ecc.lower(), boost_error=True, **utf8)
     except segno.DataOverflowError:
         qr = None
