@@ -48,18 +48,18 @@ bench-hide: install
 	$(BIN)/veil bench hide
 
 # Reproduce the shipped QR weights on a 2-core CPU; re-running resumes. Stage 1 (qr_densenet.paper,
-# 50 min) is the seed-faithful model; stage 2 (qr_densenet.default, 40 min) fine-tunes it without dropout
+# 50 min) is the seed-faithful model; stage 2 (qr_densenet.quiet, 40 min) fine-tunes it without dropout
 # and with an RMSE cover term; stage 3 (qr_densenet.small, 8 min) is its companion for 64-127 px covers.
 # The baseline (10 min) and the robust model have their own targets.
 train-qr: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.paper.toml --out runs/qr_densenet.paper --resume --release $(SHIP)
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.default.toml --out runs/qr_densenet.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.quiet.toml --out runs/qr_densenet.quiet --resume --release $(SHIP)
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.small.toml --out runs/qr_densenet.small --resume --release $(SHIP)
 
 train-qr-baseline: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release $(SHIP)
 
-# About 150 minutes on a 2-core CPU, from the released qr_densenet.default, resumable across sessions: stage 1
+# About 150 minutes on a 2-core CPU, from the released qr_densenet.quiet, resumable across sessions: stage 1
 # (smooth luma residual, 22 min), stage 2 (lower blur, 27 min) and stage 3 (lower learning rate, 49 min) kept in
 # runs/, then stage 4 (attacks narrowed to the targets' neighbourhood, 52 min; released, gain calibrated after
 # the target attacks); re-running resumes.
@@ -79,13 +79,13 @@ train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release $(SHIP)
 
 # Neural QR reader (seed 001), 1 torch thread each; re-running resumes. qrnet.default (ours, fresh degraded codes)
-# then qrnet.seed (the paper's network and recipe, narrowed); see the cards for the measured wall times. Then the
+# then qrnet.paper (the paper's network and recipe, narrowed); see the cards for the measured wall times. Then the
 # presence threshold under which `veil qrnet read` answers "no code" (1 min), into the released cards.
 train-qrnet: install
 	$(BIN)/veil qrnet train --model qrnet --out runs/qrnet.default --resume --release $(SHIP) --threads 1
-	$(BIN)/veil qrnet train --model qrnet.seed --out runs/qrnet.seed --resume --release $(SHIP) --threads 1
+	$(BIN)/veil qrnet train --model qrnet.paper --out runs/qrnet.paper --resume --release $(SHIP) --threads 1
 	VEIL_DATA=$(DATA) $(BIN)/veil qrnet calibrate --model qrnet --threads 1 --card $(SHIP)
-	$(BIN)/veil qrnet calibrate --model qrnet.seed --card $(SHIP)
+	$(BIN)/veil qrnet calibrate --model qrnet.paper --card $(SHIP)
 
 # 10,000 fresh held-out codes, the noise/blur sweep against zxing-cpp, reveal --qr-out images, read throughput,
 # "no code" on held-out photos and generated non-codes -> results/qrnet.json, results/qrnet_robustness.png and
@@ -134,7 +134,7 @@ eval-disguise: install
 bench: install
 	$(BIN)/veil bench hide
 	$(BIN)/veil bench qr --model qr_densenet.robust
-	$(BIN)/veil bench qr --model qr_densenet --out results/bench_qr_qr_densenet.default.json
+	$(BIN)/veil bench qr --model qr_densenet --out results/bench_qr_qr_densenet.quiet.json
 
 bench-analyze: install
 	$(BIN)/veil bench analyze

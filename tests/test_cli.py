@@ -79,7 +79,7 @@ def test_force_overwrites(sample_path, tmp_path, capsys):
 def test_models_lists_released_weights(capsys):
     code, out, _ = run(capsys, "models")
     assert code == 0
-    assert "qr_densenet.default *" in out and "spread.default *" in out
+    assert "qr_densenet.quiet *" in out and "spread.default *" in out
     assert "qr_baseline.default" in out and "PSNR" in out
 
 

@@ -19,9 +19,9 @@ from veil.weights import sha256_file
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 
-# Tiny configurations for the registry's contract tests (test_models_contract.py); the seed variant below.
+# Tiny configurations for the registry's contract tests (test_models_contract.py); the paper variant below.
 TINY = {"qrnet": dict(variant="robust", width=4, hidden=16, input_size=42, orient_width=2)}
-SEED_TINY = dict(variant="seed", width=4)
+PAPER_TINY = dict(variant="paper", width=4)
 
 
 def _codes(n, seed=0):
@@ -40,7 +40,7 @@ def test_fast_generator_is_segno_and_split_is_disjoint():
     assert 0.08 < np.mean([qd.is_eval_string(f"{i:06d}") for i in range(0, 10 ** 6, 97)]) < 0.12
 
 
-@pytest.mark.parametrize("kwargs", [TINY["qrnet"], SEED_TINY], ids=["robust", "seed"])
+@pytest.mark.parametrize("kwargs", [TINY["qrnet"], PAPER_TINY], ids=["robust", "paper"])
 def test_contract_shapes_gradients_any_size(kwargs):
     torch.manual_seed(0)
     m = create_model("qrnet", **kwargs)
@@ -202,13 +202,13 @@ def test_read_cli_codes_among_non_codes_and_json(tmp_path, capsys):
 
 
 def test_seed_model_says_no_code_through_the_default_presence(tmp_path, capsys):
-    """qrnet.seed has no module grid: qrnet.default's presence decides, the digits are the seed network's."""
+    """qrnet.paper has no module grid: qrnet.default's presence decides, the digits are the seed network's."""
     strings, mats = _codes(1, seed=5)
     code = tmp_path / "code.png"
     Image.fromarray((qd.render(mats[0], 4, (4,) * 4) * 255).astype(np.uint8), "L").save(code)
-    m = veil.load_model("qrnet.seed", task="qrnet")
+    m = veil.load_model("qrnet.paper", task="qrnet")
     assert m.presence_threshold == veil.load_model("qrnet", task="qrnet").presence_threshold
-    assert main(["qrnet", "read", "--model", "qrnet.seed", "--json", str(code), _noise_png(tmp_path / "n.png")]) == 1
+    assert main(["qrnet", "read", "--model", "qrnet.paper", "--json", str(code), _noise_png(tmp_path / "n.png")]) == 1
     docs = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
     assert len(docs[0]["digits"]) == 6 and docs[0]["score"] > 0.95
     assert docs[1]["digits"] is None and docs[1]["score"] < 0.75
@@ -216,7 +216,7 @@ def test_seed_model_says_no_code_through_the_default_presence(tmp_path, capsys):
 
 def test_seed_model_reads_the_seed_format():
     strings, mats = _codes(50, seed=2)
-    m = veil.load_model("qrnet.seed", task="qrnet")
+    m = veil.load_model("qrnet.paper", task="qrnet")
     got = m.read([torch.from_numpy(1.0 - mm.astype(np.float32))[None] for mm in mats])
     per_digit = np.mean([a == b for g, s in zip(got, strings) for a, b in zip(g, s)])
     assert per_digit > 0.4          # the reproduction: 0.59 per digit on 10,000 codes (card), chance is 0.1
@@ -249,11 +249,11 @@ def test_tiny_training_runs_through_the_cli(tmp_path, capsys):
     assert json.loads((out / "qrnet.default.json").read_text())["training"]["steps"] == 5
 
     seed_out = tmp_path / "seed"
-    assert main(["qrnet", "train", "--config", str(CONFIGS / "qrnet.seed.toml"), "--steps", "2", "--batch", "8",
+    assert main(["qrnet", "train", "--config", str(CONFIGS / "qrnet.paper.toml"), "--steps", "2", "--batch", "8",
                  "--width", "4", "--train-codes", "40", "--val-codes", "20", "--out", str(seed_out),
                  "--no-progress"]) == 0
-    card = json.loads((seed_out / "qrnet.seed.json").read_text())
-    assert card["training"]["validation"]["n"] == 20 and card["kwargs"] == {"variant": "seed", "width": 4}
+    card = json.loads((seed_out / "qrnet.paper.json").read_text())
+    assert card["training"]["validation"]["n"] == 20 and card["kwargs"] == {"variant": "paper", "width": 4}
     assert "validation on 20 held-out codes" in capsys.readouterr().out
 
 
@@ -280,7 +280,7 @@ def test_calibrate_small(tmp_path, monkeypatch, capsys):
     p = calibrate_presence("qrnet", n=40, log=lambda m: None)
     assert 0.5 < p["threshold"] < 1 and p["calibration"]["codes"]["n"] == 40
     assert p["calibration"]["non_codes"]["photo"]["n"] == 2 and p["calibration"]["non_codes"]["photo_crop"]["n"] == 40
-    assert calibrate_presence("qrnet.seed", log=lambda m: None)["model"] == "qrnet.default"
+    assert calibrate_presence("qrnet.paper", log=lambda m: None)["model"] == "qrnet.default"
 
 
 def test_eval_small(tmp_path, monkeypatch):
@@ -297,10 +297,10 @@ def test_eval_small(tmp_path, monkeypatch):
     assert nc["held_out"]["n"] == 2 + 20 + 5 + 5 + 2 + 2 and nc["held_out"]["rejected"] >= 0.9
     assert res["targets"]["no_code_rejected"]["n"] == nc["held_out"]["n"]
     assert res["models"]["qrnet.default"]["clean_seed_format"]["accepted_wrong"] == 0
-    assert set(res["models"]) == {"qrnet.default", "qrnet.seed"}
+    assert set(res["models"]) == {"qrnet.default", "qrnet.paper"}
     for kind in ("noise", "blur"):
         sw = res["sweep"][kind]
-        assert set(sw["exact"]) == {"qrnet.default", "qrnet.seed", "zxing-cpp"}
+        assert set(sw["exact"]) == {"qrnet.default", "qrnet.paper", "zxing-cpp"}
         assert all(len(v) == len(sw["levels"]) for v in sw["exact"].values())
     assert res["clean_any"]["qrnet.default"]["n"] == 40 and res["throughput"][0]["files"] == 20
     assert res["models"]["qrnet.default"]["clean_seed_format"]["exact"] >= 0.95

@@ -9,15 +9,15 @@ from veil.weights import load_weights, sha256_file, weights_path
 
 
 def test_names_resolve():
-    assert resolve_name(None) == DEFAULTS["qr"] == "qr_densenet.default"  # the near-invisible one, the seed's aim
+    assert resolve_name(None) == DEFAULTS["qr"] == "qr_densenet.quiet"  # the near-invisible one, the seed's aim
     assert resolve_name(None, "message") == DEFAULTS["message"] == "spread.default"
     assert resolve_name("qr_baseline") == "qr_baseline.default"
-    assert resolve_name("qr_densenet.default") == "qr_densenet.default"
+    assert resolve_name("qr_densenet.quiet") == "qr_densenet.quiet"
 
 
 def test_every_card_is_complete_and_its_weights_match():
     cards = list_cards()
-    assert {c["name"] for c in cards} >= {"qr_densenet.default", "qr_baseline.default", "lsb3.default"}
+    assert {c["name"] for c in cards} >= {"qr_densenet.quiet", "qr_baseline.default", "lsb3.default"}
     for c in cards:
         for key in ("arch", "tag", "task", "kwargs", "payload", "weights", "training", "deviations"):
             assert key in c, (c["name"], key)
@@ -47,7 +47,7 @@ def test_unknown_model():
 
 def test_any_listed_name_loads_without_a_task():
     # veil.list_models() names them all, so veil.load_model(name) takes any of them; a task, when given, is checked
-    for name in ("stegnet", "qrnet.seed", "spread", "lsb3", "xunet.stegnet"):
+    for name in ("stegnet", "qrnet.paper", "spread", "lsb3", "xunet.stegnet"):
         m = veil.load_model(name)
         assert m.card["name"] in veil.list_models() and not m.training
     assert veil.load_model(None, task="image").card["name"] == DEFAULTS["image"]
@@ -98,3 +98,33 @@ def test_models_released_into_the_user_folder_load_and_nothing_writes_into_the_p
         f.unlink()
     from veil.registry import _cached_model
     _cached_model.cache_clear()
+
+
+def test_former_names_still_load_with_one_warning():
+    import warnings
+
+    import veil.registry as R
+
+    R._warned.clear()
+    assert resolve_name("qr_densenet") == "qr_densenet.quiet"        # an arch alone: the task default of that arch
+    assert resolve_name("qrnet", "qrnet") == "qrnet.default" and resolve_name("stegnet") == "stegnet.default"
+    with pytest.warns(FutureWarning, match="qr_densenet.default is deprecated: it is qr_densenet.quiet"):
+        m = veil.load_model("qr_densenet.default")
+    assert m.card["name"] == "qr_densenet.quiet"
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")                                 # once per process
+        assert resolve_name("qr_densenet.default") == "qr_densenet.quiet"
+    with pytest.warns(FutureWarning, match="qrnet.paper"):
+        assert veil.load_model("qrnet.seed").card["name"] == "qrnet.paper"
+    assert not set(R.ALIASES) & set(veil.list_models())
+
+
+def test_the_cli_says_a_former_name_in_one_line(sample_path, capsys):
+    import veil.registry as R
+    from veil.cli.main import main
+
+    R._warned.clear()
+    assert main(["qrnet", "read", "--model", "qrnet.seed", str(sample_path)]) == 1     # a photo: no code
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[0] == "veil: warning: the model name qrnet.seed is deprecated: it is qrnet.paper now"
+    assert len(err) == 2 and "no six-digit QR code" in err[1]

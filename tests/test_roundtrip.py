@@ -117,7 +117,7 @@ def test_api_rejects_bad_input(sample):
 def test_small_covers_go_to_the_small_cover_model():
     from veil.qr import qr_model_for
 
-    assert qr_model_for(512).card["name"] == "qr_densenet.default"      # the default
+    assert qr_model_for(512).card["name"] == "qr_densenet.quiet"      # the default
     assert qr_model_for(127).card["name"] == "qr_densenet.small"
     assert qr_model_for(127, "qr_densenet").card["name"] == "qr_densenet.small"
     assert qr_model_for(127, "qr_densenet.paper").card["name"] == "qr_densenet.paper"
@@ -127,10 +127,10 @@ def test_reveal_tries_the_other_model_after_a_resize_across_the_boundary(tmp_pat
     from veil.api import reveal_qr_image
     from veil.qr import qr_candidates
 
-    assert [m.card["name"] for m in qr_candidates(120)][:2] == ["qr_densenet.small", "qr_densenet.default"]
-    assert [m.card["name"] for m in qr_candidates(300)][:2] == ["qr_densenet.default", "qr_densenet.small"]
+    assert [m.card["name"] for m in qr_candidates(120)][:2] == ["qr_densenet.small", "qr_densenet.quiet"]
+    assert [m.card["name"] for m in qr_candidates(300)][:2] == ["qr_densenet.quiet", "qr_densenet.small"]
     # a named model is tried with its pair only; with none named, every other released QR model follows
-    assert [m.card["name"] for m in qr_candidates(300, "qr_densenet")] == ["qr_densenet.default", "qr_densenet.small"]
+    assert [m.card["name"] for m in qr_candidates(300, "qr_densenet")] == ["qr_densenet.quiet", "qr_densenet.small"]
     assert len(list(qr_candidates(300))) == len(MODELS)
     cover = photo_like(160, 160, seed=0)
     stego = veil.hide_qr(cover, "crossed", model="qr_densenet.robust")   # hidden by a >= 128 px model ...

@@ -133,7 +133,7 @@ __all__ += ["disguise_train", "disguise_reveal"]
 
 def read_qr_digits(images, model: str | None = None) -> list[str | None]:
     """The six digits of each version-1 QR code image (PIL; any size, quiet zone or not, any quarter turn), read
-    by the neural QR reader (``qrnet``, or ``"qrnet.seed"``, seed 001's network), e.g. ``["012345", None, ...]``:
+    by the neural QR reader (``qrnet``, or ``"qrnet.paper"``, seed 001's network), e.g. ``["012345", None, ...]``:
     None for an image that holds no six-digit code (a photo, noise, another kind of code)."""
     from .api import read_qr_digits as _read
 

@@ -468,7 +468,7 @@ def disguise_reveal(disguise: Image.Image, key, passphrase: str | None = None, c
 
 def read_qr_digits(images, model: str | None = None) -> list[str | None]:
     """The six digits of each version-1 QR code image (PIL images, any size, quiet zone or not, any quarter
-    turn) read by a qrnet model (default ``qrnet.default``; ``"qrnet.seed"`` is the seed's reproduction), in one
+    turn) read by a qrnet model (default ``qrnet.default``; ``"qrnet.paper"`` is the seed's reproduction), in one
     batch: e.g. ``["012345", None, ...]``. An entry is None when the image holds no six-digit code (a photo,
     noise, a flat or tiny image, a QR code of other content, or a code too damaged to read right): the code of
     the digits read disagrees with the model's module grid (the model card's ``presence`` threshold). A single

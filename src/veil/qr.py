@@ -26,7 +26,7 @@ def _small_cover_model(model):
 def qr_model_for(side: int, model=None):
     """The model that serves an image whose short side is ``side`` px: ``model`` (None = the default), or,
     when the image is smaller than that model serves and its card names a small-cover model
-    (``small_cover_model``: qr_densenet.default -> qr_densenet.small), that model."""
+    (``small_cover_model``: qr_densenet.quiet -> qr_densenet.small), that model."""
     m = get_model(model, "qr")
     small = _small_cover_model(m)
     return small if small is not None and side < min_cover_side(m) else m

@@ -14,10 +14,14 @@ from .errors import InputError
 from .models.builders import BUILDERS as _BUILDERS
 from .models.builders import register_model  # noqa: F401  (re-exported: families register through it)
 
-# The model each task uses when the user names none.
-DEFAULTS = {"message": "spread.default", "qr": "qr_densenet.default", "image": "stegnet.default",
+# The model each task uses when the user names none; an ``arch`` named alone means its entry here, else
+# ``arch.default``.
+DEFAULTS = {"message": "spread.default", "qr": "qr_densenet.quiet", "image": "stegnet.default",
             "qrnet": "qrnet.default"}
 DEFAULT_TAG = "default"
+# Former names that still load (with one warning per process): name -> the name it now has.
+ALIASES = {"qr_densenet.default": "qr_densenet.quiet", "qrnet.seed": "qrnet.paper"}
+_warned: set[str] = set()
 
 
 def _ensure_models_imported() -> None:
@@ -89,10 +93,23 @@ def list_models() -> list[str]:
 
 
 def resolve_name(name: str | None, task: str = "qr") -> str:
+    """The full ``arch.tag`` of a model name: None is ``task``'s default; an ``arch`` alone is its default tag (the
+    task default's tag when that default is of this arch, e.g. qr_densenet -> qr_densenet.quiet); a former name
+    (:data:`ALIASES`) is its new one, with a warning the first time."""
     if name is None:
         return DEFAULTS[task]
     name = name.strip()
-    return name if "." in name else f"{name}.{DEFAULT_TAG}"
+    if "." not in name:
+        return next((d for d in DEFAULTS.values() if d.split(".")[0] == name), f"{name}.{DEFAULT_TAG}")
+    if name in ALIASES:
+        if name not in _warned:
+            import warnings
+
+            _warned.add(name)
+            warnings.warn(f"the model name {name} is deprecated: it is {ALIASES[name]} now", FutureWarning,
+                          stacklevel=3)
+        return ALIASES[name]
+    return name
 
 
 def get_card(name: str | None, task: str | None = "qr") -> dict:

@@ -10,6 +10,7 @@ import argparse
 import contextlib
 import signal
 import sys
+import warnings
 
 from ..errors import VeilError
 from . import options
@@ -74,6 +75,11 @@ def signals_as_exceptions():
             signal.signal(s, handler)
 
 
+def _one_line_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Python's warnings (a deprecated model name, ...) as the CLI's other messages: one line on stderr."""
+    print(f"veil: warning: {message}", file=sys.stderr)
+
+
 def _out_of_memory(e: Exception) -> bool:
     """PyTorch reports a failed allocation as a RuntimeError (CPU: "can't allocate memory"; CUDA's
     OutOfMemoryError is a RuntimeError too), not as MemoryError."""
@@ -94,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.max_pixels:                  # this process's own Pillow bomb limit follows veil's (checked first)
             Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, args.max_pixels)
-        with pixel_limit(args.max_pixels or MAX_PIXELS), signals_as_exceptions():
+        with pixel_limit(args.max_pixels or MAX_PIXELS), signals_as_exceptions(), warnings.catch_warnings():
+            warnings.showwarning = _one_line_warning
             return int(args.func(args) or 0)
     except VeilError as e:
         print(f"veil: error: {e}", file=sys.stderr)

@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     r = qsub.add_parser("read", help="print each file's six digits (path, a tab, the digits); exit 1 if a file "
                                      "holds no six-digit code or cannot be read, 2 if no file can be read")
     r.add_argument("files", nargs="+", metavar="FILE", help="images of version-1 QR codes holding 6 digits")
-    r.add_argument("--model", default=None, help="qrnet (default, any size/rotation/quality) or qrnet.seed")
+    r.add_argument("--model", default=None, help="qrnet (default, any size/rotation/quality) or qrnet.paper")
     r.add_argument("--threads", type=options.positive_int, default=None, help="torch threads (default: torch's)")
     r.add_argument("--json", action="store_true",
                    help='one JSON object per file and line: {"file", "digits" (null: no code), "score"} '
@@ -26,7 +26,7 @@ def add_parser(sub) -> None:
     r.set_defaults(func=read_cmd)
 
     t = qsub.add_parser("train", help="train qrnet (or the seed's reproduction) from its recipe")
-    t.add_argument("--model", default="qrnet", help="qrnet (recipe configs/qrnet.default.toml) or qrnet.seed")
+    t.add_argument("--model", default="qrnet", help="qrnet (recipe configs/qrnet.default.toml) or qrnet.paper")
     t.add_argument("--config", default=None, help="recipe (TOML) with QRNetConfig keys; default configs/<model>.toml")
     t.add_argument("--steps", type=options.positive_int, default=None)
     t.add_argument("--batch", type=options.positive_int, default=None)
@@ -48,7 +48,7 @@ def add_parser(sub) -> None:
 
     e = qsub.add_parser("eval", help="accuracy on fresh codes, robustness against noise and blur vs zxing-cpp")
     e.add_argument("--model", action="append", default=None,
-                   help="model(s) to evaluate (repeatable; default qrnet and qrnet.seed)")
+                   help="model(s) to evaluate (repeatable; default qrnet and qrnet.paper)")
     e.add_argument("--n", type=options.positive_int, default=10000, help="fresh clean codes (default 10000)")
     e.add_argument("--sweep-n", type=options.positive_int, default=1000, dest="sweep_n",
                    help="codes per noise / blur level")
@@ -69,7 +69,7 @@ def add_parser(sub) -> None:
     e.set_defaults(func=eval_cmd)
 
     c = qsub.add_parser("calibrate", help="set the presence threshold under which `read` answers 'no code'")
-    c.add_argument("--model", default="qrnet", help="qrnet (default) or qrnet.seed (which uses qrnet's presence)")
+    c.add_argument("--model", default="qrnet", help="qrnet (default) or qrnet.paper (which uses qrnet's presence)")
     c.add_argument("--n", type=options.positive_int, default=10000,
                    help="training-split codes, and crops of training photos (default 10000)")
     c.add_argument("--seed", type=options.seed, default=0, help="draws the calibration images")
@@ -153,8 +153,8 @@ def train_cmd(args) -> int:
     from .train import command_line, run_folder
 
     name = resolve_name(args.model, "qrnet")
-    if name not in ("qrnet.default", "qrnet.seed") and args.config is None:
-        raise InputError(f"unknown qrnet model '{args.model}': qrnet or qrnet.seed (or pass --config)")
+    if name not in ("qrnet.default", "qrnet.paper") and args.config is None:
+        raise InputError(f"unknown qrnet model '{args.model}': qrnet or qrnet.paper (or pass --config)")
     overrides = {k: getattr(args, k) for k in ("steps", "batch", "lr", "seed", "threads", "train_codes", "val_codes",
                                                "decoder_pool")}
     cfg = load_config(args.config or _recipe(name), overrides, cls=QRNetConfig)
@@ -197,7 +197,7 @@ def eval_cmd(args) -> int:
     for k in ("n", "sweep_n"):
         if getattr(args, k) < 1:
             raise InputError(f"--{k.replace('_', '-')} must be at least 1")
-    models = args.model or ["qrnet", "qrnet.seed"]
+    models = args.model or ["qrnet", "qrnet.paper"]
     evaluate(models, n=args.n, sweep_n=args.sweep_n, reveal_n=args.reveal_n, bench_n=args.bench_n,
              no_code_n=args.no_code_n, seed=args.seed, out=Path(args.out), plot=not args.no_plot, card=args.card,
              log=lambda m: print(m, file=sys.stderr), bench_read=bench_read)

@@ -13,7 +13,7 @@ def add_parser(sub) -> None:
     tsub = p.add_subparsers(dest="train_command", metavar="FAMILY")
     tsub.required = True
     q = tsub.add_parser("qr", help="train a QR-hiding model (qr_densenet, qr_baseline)")
-    q.add_argument("--config", default=None, help="recipe file (TOML), e.g. configs/qr_densenet.default.toml")
+    q.add_argument("--config", default=None, help="recipe file (TOML), e.g. configs/qr_densenet.quiet.toml")
     q.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
     q.add_argument("--tag", default=None)
     q.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")

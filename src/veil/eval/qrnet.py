@@ -10,7 +10,7 @@ the evaluation's own seed. Sections:
    random quiet zone (0-4 modules) and a random quarter turn; models and zxing-cpp read the same image.
 3. ``sweep``: ``sweep_n`` codes rendered at 4 px a module with a 4-module quiet zone (116 px), degraded by
    Gaussian noise (std on [0,1]) or Gaussian blur (sigma in module widths), rounded to 8 bits. zxing-cpp and
-   qrnet read that image as it is; qrnet.seed reads it cropped to the code's known area and averaged to 21x21.
+   qrnet read that image as it is; qrnet.paper reads it cropped to the code's known area and averaged to 21x21.
 4. ``reveal``: codes hidden in 256 px photo crops by the default QR-hiding model, attacked, revealed with
    ``veil qr reveal --qr-out``: qrnet and zxing-cpp read the recovered 128 px QR image.
 5. ``throughput``: ``veil qrnet read`` on ``bench_n`` PNG files in one call, loading and decoding included.
@@ -96,7 +96,7 @@ def _answers(read: tuple[list[str], torch.Tensor], threshold: float | None) -> l
 
 
 def _seed_view(a: np.ndarray) -> np.ndarray:
-    """The sweep image as qrnet.seed is given it: the code's known area, averaged over 4x4 blocks to 21x21."""
+    """The sweep image as qrnet.paper is given it: the code's known area, averaged over 4x4 blocks to 21x21."""
     q = SWEEP_QUIET * SWEEP_PX
     code = a[q:q + qd.SIZE * SWEEP_PX, q:q + qd.SIZE * SWEEP_PX]
     return code.reshape(qd.SIZE, SWEEP_PX, qd.SIZE, SWEEP_PX).mean((1, 3))
@@ -305,7 +305,7 @@ def calibrate_presence(model_name: str = "qrnet", n: int = 10000, seed: int = 0,
     code" (a wrong answer is worse than none), those read right are the codes the threshold keeps; and the
     non-code images of :func:`no_code_images` (the training photos whole, ``n`` crops of them, generated
     images, QR codes of other content). With ``card`` (a folder; "": the user's model folder) the threshold goes
-    into the card (``presence``), where :meth:`veil.models.qrnet.QRNet.read` reads it. A seed-variant model has no
+    into the card (``presence``), where :meth:`veil.models.qrnet.QRNet.read` reads it. A paper-variant model has no
     module grid: its card names the robust model whose presence decides (``qrnet.default``)."""
     from ..models.qrnet import _checked_modules
     from ..registry import load_model
@@ -314,7 +314,7 @@ def calibrate_presence(model_name: str = "qrnet", n: int = 10000, seed: int = 0,
 
     model = load_model(model_name, task="qrnet")
     name = model.card["name"]
-    if model.variant == "seed":
+    if model.variant == "paper":
         presence = {"model": "qrnet.default",
                     "note": "no module grid of its own: the presence score and threshold of qrnet.default decide "
                             "whether an image holds a code; the digits are this network's"}
@@ -415,9 +415,9 @@ def evaluate(model_names: list[str], n: int = 10000, sweep_n: int = 1000, reveal
         "sweep": f"the first {min(sweep_n, n)} codes at {SWEEP_PX} px a module with a {SWEEP_QUIET}-module quiet zone "
                  f"({(qd.SIZE + 2 * SWEEP_QUIET) * SWEEP_PX} px), Gaussian noise (std on [0,1], torch seed = level "
                  "index) or Gaussian blur (sigma in module widths, veil.attacks.GaussianBlur with sigma x 4 px), "
-                 "clipped and rounded to 8 bits. zxing-cpp and qrnet read that image as it is; qrnet.seed reads it "
+                 "clipped and rounded to 8 bits. zxing-cpp and qrnet read that image as it is; qrnet.paper reads it "
                  "cropped to the code's known area and averaged over 4x4 blocks to 21x21 (its input format)",
-        "reveal": "codes hidden (ECC H) in random 256 px crops of the bundled astronaut photo by qr_densenet.default, "
+        "reveal": "codes hidden (ECC H) in random 256 px crops of the bundled astronaut photo by qr_densenet.quiet, "
                   f"attacked (cycling {', '.join(REVEAL_ATTACKS)}; JPEG through a real file), revealed with "
                   "`veil qr reveal --qr-out` (128 px binary image, 2-module border): qrnet and zxing-cpp read that "
                   "image; `reveal` is veil's own text (zxing-cpp on the re-rendered grid with forced patterns)",

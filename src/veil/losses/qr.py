@@ -8,7 +8,7 @@ cross-entropy of the decoder's logits against the QR image (the seed uses L1 on 
 gives usable gradients on saturated modules: a documented deviation). ``w_c`` starts where the
 recipe says (0.01 for the released weights; the seed's 1 left the decoder unable to learn) and is
 balanced during training by the module error rate (veil.train.qr). With ``cover_rmse`` > 0 the cover
-term is L1 + cover_rmse * RMSE (a deviation used by qr_densenet.default, see its card).
+term is L1 + cover_rmse * RMSE (a deviation used by qr_densenet.quiet, see its card).
 ``baseline`` (seed 000 eq. 1): L = |C - S|_2^2 + |Q - Q'|_2^2; the weight decay term of eq. 1 is
 the optimiser's ``weight_decay``.
 """

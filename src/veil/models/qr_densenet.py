@@ -35,7 +35,7 @@ DEVIATIONS = [
     "keep a gradient; with a hard clip training stayed at a loud, saturated residual (PSNR 7 dB at step 425).",
     "Decoder: 6 conv-BN-ReLU layers of 48 maps with dilations 1,2,4,2,1 for a wider view.",
     "The stego image is rounded to 8 bits inside the training loop (straight-through gradient).",
-    "qr_densenet.default and .small (not .paper): the cover term is L1 + RMSE (recipe cover_rmse = 1), since "
+    "qr_densenet.quiet and .small (not .paper): the cover term is L1 + RMSE (recipe cover_rmse = 1), since "
     "PSNR is an MSE measure and L1 alone lets a few pixels take large steps.",
     "qr_densenet.small runs the same network at a 64 px processing size with QR versions 1-2 for covers of "
     "64-127 px (the seed has one 224 px size).",

@@ -3,7 +3,7 @@
 
 Two variants of one builder (``qrnet(variant=...)``):
 
-``variant="seed"`` (released as ``qrnet.seed``): the paper's network as its code listing gives it. Input
+``variant="paper"`` (released as ``qrnet.paper``): the paper's network as its code listing gives it. Input
 [B,1,21,21], one pixel per module, no quiet zone, 1.0 = light module (the paper's ``qrcode`` image / 1.0).
 Seven 3x3 'same' convolutions, ReLU, each of the first six followed by batch norm (the paper's order:
 conv -> ReLU -> BN), widths ``[w]*5 + [2w]*2`` (the paper: w = 256), a 21x21 max-pool (global), and six
@@ -41,7 +41,7 @@ error-correction modules, 30 format-information modules). A code read right agre
 a photo, noise, a flat image, a QR code holding something else, or a code read wrong agrees on far fewer
 (about half for a photo). Below the threshold of the card's ``presence`` section (calibrated by
 ``veil qrnet calibrate`` on training-split codes and non-code images, none of the evaluation's), ``read``
-answers None. The seed variant has no module grid: its card's ``presence.model`` names the robust model whose
+answers None. The paper variant has no module grid: its card's ``presence.model`` names the robust model whose
 presence score and threshold decide whether there is a code; the digits are still the seed network's.
 """
 from __future__ import annotations
@@ -54,7 +54,7 @@ from torch import nn
 from .builders import register_model
 from .base import inference
 
-SEED_DEVIATIONS = [
+PAPER_DEVIATIONS = [
     "Channel widths: the paper's 256-256-256-256-256-512-512 are narrowed by the factor `width`/256 (the card's "
     "kwargs give the width used: 16, i.e. 16-16-16-16-16-32-32 channels, 25 k parameters instead of 5.9 M) to fit a "
     "training budget of about 30 minutes on one thread of a shared 2-core CPU.",
@@ -79,7 +79,7 @@ ROBUST_DEVIATIONS = [
     "flipped modules) instead of a fixed 30,000-code set; the decoder also on simulated noisy module grids.",
 ]
 
-DEVIATIONS = {"seed": SEED_DEVIATIONS, "robust": ROBUST_DEVIATIONS}
+DEVIATIONS = {"paper": PAPER_DEVIATIONS, "robust": ROBUST_DEVIATIONS}
 
 
 # ----------------------------------------------------------------------------- image preparation
@@ -321,10 +321,10 @@ class QRNet(nn.Module):
     def __init__(self, variant: str = "robust", width: int | None = None, input_size: int = 42, hidden: int = 1024,
                  orient_width: int = 8):
         super().__init__()
-        if variant not in ("seed", "robust"):
-            raise ValueError(f"qrnet variant must be seed or robust, got {variant!r}")
+        if variant not in ("paper", "robust"):
+            raise ValueError(f"qrnet variant must be paper or robust, got {variant!r}")
         self.variant = variant
-        if variant == "seed":
+        if variant == "paper":
             self.input_size = 21
             self.net = SeedNet(width or 256)
         else:
@@ -339,7 +339,7 @@ class QRNet(nn.Module):
     def forward(self, x: torch.Tensor, rotation: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
         """x [B,1,S,S] prepared (:meth:`prepare`) -> {"logits": [B,6,10], ...}. ``rotation`` [B] (robust,
         training): the true quarter turns, used instead of the predicted ones to turn the input upright."""
-        if self.variant == "seed":
+        if self.variant == "paper":
             return {"logits": self.net(x)}
         orient_logits = self.orient(x)
         k = rotation if rotation is not None else orient_logits.argmax(1)
@@ -354,7 +354,7 @@ class QRNet(nn.Module):
         if isinstance(images, torch.Tensor) and images.ndim == 4:
             images = list(images)
         grey = [to_grey(im) for im in images]
-        if self.variant == "seed":
+        if self.variant == "paper":
             xs = [prepare_seed(g) for g in grey]
         else:
             return prepare_robust_many(grey, self.input_size)
@@ -406,7 +406,7 @@ class QRNet(nn.Module):
 
     def _predict(self, x: torch.Tensor, batch: int) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Prepared x -> (digit probabilities [B,6,10], robust: upright module probabilities [B,21,21])."""
-        if self.variant == "seed":
+        if self.variant == "paper":
             out = [torch.softmax(self.forward(x[i:i + batch])["logits"], -1) for i in range(0, len(x), batch)]
             return (torch.cat(out) if out else torch.zeros(0, 6, 10)), None
         p = self._folded()                # chunks of 128 stay in the CPU's cache
@@ -421,7 +421,7 @@ class QRNet(nn.Module):
         return (getattr(self, "card", None) or {}).get("presence") or {}
 
     def linked_models(self) -> dict[str, str]:
-        """{attribute: model name} that :func:`veil.registry.load_model` loads into this model: the seed variant's
+        """{attribute: model name} that :func:`veil.registry.load_model` loads into this model: the paper variant's
         presence model (its card's ``presence.model``)."""
         name = self.presence.get("model") if self.variant != "robust" else None
         return {"presence_source": name} if name else {}
@@ -438,7 +438,7 @@ class QRNet(nn.Module):
     @property
     def presence_threshold(self) -> float | None:
         """The presence score below which :meth:`read` answers "no code" (None: no check, every image gives
-        digits): the card's ``presence.threshold``, the presence model's for the seed variant."""
+        digits): the card's ``presence.threshold``, the presence model's for the paper variant."""
         m = self._presence_model()
         t = m.presence.get("threshold") if m is not None else None
         return None if t is None else float(t)

@@ -1,6 +1,6 @@
 """Training of the neural QR reader (``veil qrnet train``; seed 001).
 
-``data = "fixed"`` (qrnet.seed, the paper's recipe): ``train_codes`` distinct training-split strings and
+``data = "fixed"`` (qrnet.paper, the paper's recipe): ``train_codes`` distinct training-split strings and
 ``val_codes`` distinct held-out strings, each made into a version-1 ECC-H code (the vectorised generator of
 veil.data.qr_digits, bit-identical to segno; ``segno_check`` of them are compared with segno itself),
 21x21 at one pixel a module, no quiet zone, 1.0 = light; cached in the run folder so a resumed run reads
@@ -183,11 +183,11 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
     rng = random.Random(f"{cfg.seed}-qrnet-batches")
     sets = None
     if cfg.data == "fixed":
-        if model.variant != "seed":
-            raise ValueError("data = fixed is the seed's 21x21 set: use it with variant = seed")
+        if model.variant != "paper":
+            raise ValueError("data = fixed is the paper's 21x21 set: use it with variant = paper")
         sets = seed_sets(cfg, out, log)
-    elif model.variant == "seed":
-        raise ValueError("the seed variant reads 21x21 codes: train it with data = fixed")
+    elif model.variant == "paper":
+        raise ValueError("the paper variant reads 21x21 codes: train it with data = fixed")
     t0 = time.time()
     pool = grid_pool(cfg, out, log) if cfg.data == "fresh" and cfg.decoder_extra else None
     pool_s = time.time() - t0
@@ -290,7 +290,7 @@ def write_card(model, cfg: QRNetConfig, state: dict, out: Path, command: str, ex
         "kwargs": cfg.model, "parameters": sum(p.numel() for p in model.parameters()),
         "input": ({"size": 21, "format": "21x21 grey, one pixel a module, no quiet zone, 1.0 = light; other "
                    "images are cropped to the located code and area-averaged to 21x21"}
-                  if model.variant == "seed" else
+                  if model.variant == "paper" else
                   {"size": model.input_size, "format": "any image: grey, cropped to the located code, resized "
                    f"to {model.input_size}x{model.input_size}, levels normalised; any quarter turn"}),
         "payload": {"type": "digits", "digits": 6, "qr_version": 1, "ecc": "H", "mode": "numeric"},
