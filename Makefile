@@ -32,7 +32,7 @@ data: install
 # The spread-message model behind `veil hide` / `veil reveal` (spread.default); re-running resumes. The card gives
 # the measured wall time.
 train-spread: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train spread --config configs/spread.default.toml --out runs/spread.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train spread --config spread.default --out runs/spread.default --resume --release $(SHIP)
 
 # Held-out photos at 256 px and native size through the attack matrix (crop and rotation included) and 2,000 clean
 # crops for false positives -> results/hide_spread.default.json/.png/_figure.png and the card; then veil beside
@@ -52,31 +52,31 @@ bench-hide: install
 # and with an RMSE cover term; stage 3 (qr_densenet.small, 8 min) is its companion for 64-127 px covers.
 # The baseline (10 min) and the robust model have their own targets.
 train-qr: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.paper.toml --out runs/qr_densenet.paper --resume --release $(SHIP)
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.quiet.toml --out runs/qr_densenet.quiet --resume --release $(SHIP)
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.small.toml --out runs/qr_densenet.small --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.paper --out runs/qr_densenet.paper --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.quiet --out runs/qr_densenet.quiet --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.small --out runs/qr_densenet.small --resume --release $(SHIP)
 
 train-qr-baseline: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_baseline.default.toml --out runs/qr_baseline.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_baseline.default --out runs/qr_baseline.default --resume --release $(SHIP)
 
 # About 150 minutes on a 2-core CPU, from the released qr_densenet.quiet, resumable across sessions: stage 1
 # (smooth luma residual, 22 min), stage 2 (lower blur, 27 min) and stage 3 (lower learning rate, 49 min) kept in
 # runs/, then stage 4 (attacks narrowed to the targets' neighbourhood, 52 min; released, gain calibrated after
 # the target attacks); re-running resumes.
 train-qr-robust: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage1.toml --out runs/qr_densenet.robust_stage1 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage2.toml --out runs/qr_densenet.robust_stage2 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust_stage3.toml --out runs/qr_densenet.robust_stage3 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config configs/qr_densenet.robust.toml --out runs/qr_densenet.robust --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.robust_stage1 --out runs/qr_densenet.robust_stage1 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.robust_stage2 --out runs/qr_densenet.robust_stage2 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.robust_stage3 --out runs/qr_densenet.robust_stage3 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train qr --config qr_densenet.robust --out runs/qr_densenet.robust --resume --release $(SHIP)
 
 # Image into image (seeds 003 and 002) on a 2-core CPU; re-running resumes. stegnet: stage 1 (77 min, kept in
 # runs/) then stage 2 (6,000 more steps, 152 min measured across three resumed runs; released as stegnet.default);
 # pixinpix: stage 1 (~19 min, kept in runs/) then stage 2 (~6 min, released).
 train-image: install
-	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.stage1.toml --out runs/stegnet.stage1 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/stegnet.default.toml --out runs/stegnet.default --resume --release $(SHIP)
-	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.stage1.toml --out runs/pixinpix.stage1 --resume
-	VEIL_DATA=$(DATA) $(BIN)/veil train image --config configs/pixinpix.default.toml --out runs/pixinpix.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config stegnet.stage1 --out runs/stegnet.stage1 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config stegnet.default --out runs/stegnet.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config pixinpix.stage1 --out runs/pixinpix.stage1 --resume
+	VEIL_DATA=$(DATA) $(BIN)/veil train image --config pixinpix.default --out runs/pixinpix.default --resume --release $(SHIP)
 
 # Neural QR reader (seed 001), 1 torch thread each; re-running resumes. qrnet.default (ours, fresh degraded codes)
 # then qrnet.paper (the paper's network and recipe, narrowed); see the cards for the measured wall times. Then the

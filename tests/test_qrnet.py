@@ -17,7 +17,7 @@ from veil.errors import InputError
 from veil.registry import create_model
 from veil.weights import sha256_file
 
-CONFIGS = Path(__file__).resolve().parents[1] / "configs"
+CONFIGS = Path(__file__).resolve().parents[1] / "src" / "veil" / "recipes"
 
 # Tiny configurations for the registry's contract tests (test_models_contract.py); the paper variant below.
 TINY = {"qrnet": dict(variant="robust", width=4, hidden=16, input_size=42, orient_width=2)}

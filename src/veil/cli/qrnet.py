@@ -26,8 +26,8 @@ def add_parser(sub) -> None:
     r.set_defaults(func=read_cmd)
 
     t = qsub.add_parser("train", help="train qrnet (or the seed's reproduction) from its recipe")
-    t.add_argument("--model", default="qrnet", help="qrnet (recipe configs/qrnet.default.toml) or qrnet.paper")
-    t.add_argument("--config", default=None, help="recipe (TOML) with QRNetConfig keys; default configs/<model>.toml")
+    t.add_argument("--model", default="qrnet", help="qrnet (recipe qrnet.default) or qrnet.paper")
+    t.add_argument("--config", default=None, help="recipe: a TOML file with QRNetConfig keys, or a shipped recipe's name; default the model's own")
     t.add_argument("--steps", type=options.positive_int, default=None)
     t.add_argument("--batch", type=options.positive_int, default=None)
     t.add_argument("--lr", type=options.positive_float, default=None)
@@ -134,14 +134,11 @@ def read_cmd(args) -> int:
     return 1 if errors or missing else 0
 
 
-def _recipe(model: str) -> Path:
-    from ..errors import InputError
+def _recipe(model: str) -> str:
+    """The shipped recipe of a qrnet model name (veil/recipes/<arch.tag>.toml)."""
     from ..registry import resolve_name
 
-    p = Path("configs") / f"{resolve_name(model, 'qrnet')}.toml"
-    if not p.is_file():
-        raise InputError(f"no recipe {p} (run from the repository root or pass --config)")
-    return p
+    return resolve_name(model, "qrnet")
 
 
 def train_cmd(args) -> int:

@@ -215,13 +215,29 @@ class QRNetConfig:
         return dataclasses.asdict(self)
 
 
+def recipe_path(recipe: str | Path) -> Path:
+    """A recipe file: a path to a TOML file, or the name of a recipe shipped in the package (``veil/recipes``;
+    ``qr_densenet.quiet`` or ``qr_densenet.quiet.toml``)."""
+    from importlib import resources
+
+    p = Path(recipe)
+    if p.is_file():
+        return p
+    name = p.name.removesuffix(".toml")
+    shipped = Path(str(resources.files("veil") / "recipes")) / f"{name}.toml"
+    if p.parent == Path(".") and shipped.is_file():
+        return shipped
+    known = ", ".join(sorted(f.stem for f in shipped.parent.glob("*.toml")))
+    raise InputError(f"no such recipe: {recipe} (a TOML file, or a shipped recipe: {known})")
+
+
 def load_config(recipe: str | Path | None = None, overrides: dict[str, Any] | None = None,
                 cls: type = QRTrainConfig):
+    """Config flows one way: ``cls``'s dataclass defaults, then the recipe (a file or a shipped recipe's name, see
+    :func:`recipe_path`), then ``overrides`` (the command line's flags; None = not given)."""
     values: dict[str, Any] = {}
     if recipe is not None:
-        p = Path(recipe)
-        if not p.is_file():
-            raise InputError(f"no such recipe: {p}")
+        p = recipe_path(recipe)
         try:
             values.update(tomllib.loads(p.read_text()))
         except tomllib.TOMLDecodeError as e:
