@@ -89,6 +89,7 @@ def test_usage_error_is_exit_2(capsys):
     assert err.startswith("veil qr hide: error: the following arguments are required") and "--help" in err
 
 
+@pytest.mark.slow
 def test_python_dash_m_and_console_script(sample_path, tmp_path):
     stego = tmp_path / "s.png"
     r = subprocess.run([sys.executable, "-m", "veil", "qr", "hide", str(sample_path), "-t", "via -m", "-o", str(stego)],

@@ -12,8 +12,15 @@ from hypothesis import strategies as st
 
 from veil.errors import CapacityError, InputError
 from veil.payloads import message as msg
-from veil.payloads.message import (DEFAULT_ECC, ECC_LEVELS, Decoded, capacity, decode_message, encode_message,
-                                   false_positive_bound)
+from veil.payloads.message import (
+    DEFAULT_ECC,
+    ECC_LEVELS,
+    Decoded,
+    capacity,
+    decode_message,
+    encode_message,
+    false_positive_bound,
+)
 
 PROPERTY = settings(max_examples=100, deadline=None, derandomize=True, database=None,
                     suppress_health_check=[HealthCheck.too_slow])
@@ -327,6 +334,7 @@ def test_passphrases():
 
 # ----------------------------------------------------------------------------- nothing hidden
 
+@pytest.mark.slow
 def test_random_and_constant_inputs_hold_nothing():
     rng = np.random.default_rng(5)
     key = msg._key(None)

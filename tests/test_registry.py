@@ -40,6 +40,27 @@ def test_load_model_is_strict_and_checks_the_hash(tmp_path, monkeypatch):
         load_weights(m, card)
 
 
+def test_loading_is_strict_about_every_tensor():
+    # weights whose hash matches their card but which lack a tensor, or carry one too many, are refused
+    from safetensors.torch import load_file, save_file
+
+    from veil.weights import user_dir
+
+    card = json.loads(json.dumps(get_card("qr_baseline")))
+    state = load_file(str(weights_path(card)))
+    edits = (("missing", lambda s: s.pop(sorted(s)[0])), ("extra", lambda s: s.update(x=s[sorted(s)[0]].clone())))
+    for name, edit in edits:
+        bad = dict(state)
+        edit(bad)
+        f = user_dir() / f"qr_baseline.{name}.safetensors"
+        save_file(bad, str(f))
+        card["weights"].update(file=f.name, sha256=sha256_file(f))
+        m = veil.load_model("qr_baseline")
+        with pytest.raises(VeilError, match="do not fit its architecture"):
+            load_weights(m, card)
+        f.unlink()
+
+
 def test_unknown_model():
     with pytest.raises(InputError, match="released models are"):
         get_card("qr_nothing")

@@ -46,6 +46,7 @@ def test_bad_numbers_are_one_line_and_exit_2(argv, sample_path, tmp_path, capsys
     assert not out.exists()
 
 
+@pytest.mark.slow
 def test_a_text_the_terminal_cannot_encode_is_exit_2_and_json_still_gives_it_exactly(sample_path, tmp_path):
     stego = tmp_path / "s.png"
     env = dict(os.environ, PYTHONIOENCODING="cp1252")

@@ -190,7 +190,9 @@ def test_steganalyser_train_through_the_cli(sample, tmp_path, capsys):
     card = json.loads((out / "xunet.lsb1.json").read_text())
     assert card["task"] == "steganalysis" and card["target"] == "lsb1.default"
     m = card["metrics"]["steganalysis"]
-    assert m["n_clean"] == m["n_stego"] == 6 and 0 <= m["auc"] <= 1
+    assert m["n_clean"] == m["n_stego"] == 6
+    pairs = m["auc"] * 36                # an AUC over 6 x 6 (clean, stego) pairs: pairs ranked right, ties a half
+    assert 0 <= pairs <= 36 and abs(pairs * 2 - round(pairs * 2)) < 1e-9
     assert (out / "xunet.lsb1.safetensors").is_file() and card["training"]["steps"] == 6
     capsys.readouterr()
     assert main(argv) == 2                                   # a run is there: no silent clobbering
@@ -219,7 +221,11 @@ def test_eval_steganalysis_with_a_shipped_learned_steganalyser(sample, tmp_path,
                  "--out-dir", str(out)]) == 0
     res = json.loads((out / "steganalysis_lsb_rate1.json").read_text())
     d = res["detectors"]["xunet.qr_densenet"]
-    assert 0 <= d["auc"] <= 1 and all(0 <= r["xunet.qr_densenet"] <= 1 for r in res["scores"]["stego"])
+    clean_s = [r["xunet.qr_densenet"] for r in res["scores"]["clean"]]
+    stego_s = [r["xunet.qr_densenet"] for r in res["scores"]["stego"]]
+    assert all(0 <= s <= 1 for s in clean_s + stego_s)            # probabilities
+    mann_whitney = sum((s > c) + 0.5 * (s == c) for s in stego_s for c in clean_s) / (len(stego_s) * len(clean_s))
+    assert d["auc"] == pytest.approx(mann_whitney)                # the AUC of the scores it wrote
     assert main(["eval", "steganalysis", "--clean", str(clean), "--lsb-rate", "1", "--learned", "stegnet",
                  "--out-dir", str(out)]) == 2           # not a steganalyser: one line, exit 2
     assert "not a steganalysis model" in capsys.readouterr().err

@@ -55,7 +55,11 @@ def load_weights(model, card: dict) -> None:
     digest = sha256_file(path)
     if digest != card["weights"]["sha256"]:
         raise VeilError(f"weights for {card['name']} are corrupt: sha256 {digest[:12]}... does not match its card")
-    model.load_state_dict(load_file(str(path)), strict=True)
+    try:
+        model.load_state_dict(load_file(str(path)), strict=True)
+    except RuntimeError as e:                   # a missing, extra or differently shaped tensor
+        first = str(e).strip().splitlines()[0]
+        raise VeilError(f"weights for {card['name']} do not fit its architecture: {first}") from None
 
 
 def save_weights(model, path, half: bool = False) -> str:

@@ -27,7 +27,8 @@ def add_parser(sub) -> None:
 
     t = qsub.add_parser("train", help="train qrnet (or the seed's reproduction) from its recipe")
     t.add_argument("--model", default="qrnet", help="qrnet (recipe qrnet.default) or qrnet.paper")
-    t.add_argument("--config", default=None, help="recipe: a TOML file with QRNetConfig keys, or a shipped recipe's name; default the model's own")
+    t.add_argument("--config", default=None,
+                   help="recipe: a TOML file with QRNetConfig keys, or a shipped recipe's name (default: the model's)")
     t.add_argument("--steps", type=options.positive_int, default=None)
     t.add_argument("--batch", type=options.positive_int, default=None)
     t.add_argument("--lr", type=options.positive_float, default=None)

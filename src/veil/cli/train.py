@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
     tsub = p.add_subparsers(dest="train_command", metavar="FAMILY")
     tsub.required = True
     q = tsub.add_parser("qr", help="train a QR-hiding model (qr_densenet, qr_baseline)")
-    q.add_argument("--config", default=None, help="recipe: a TOML file, or a shipped recipe's name (e.g. qr_densenet.quiet; veil/recipes)")
+    q.add_argument("--config", default=None,
+                   help="recipe: a TOML file, or a shipped recipe's name (e.g. qr_densenet.quiet)")
     q.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
     q.add_argument("--tag", default=None)
     q.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
@@ -30,7 +31,8 @@ def add_parser(sub) -> None:
     q.set_defaults(func=train_qr_cmd)
 
     i = tsub.add_parser("image", help="train an image-hiding model (stegnet, pixinpix)")
-    i.add_argument("--config", default=None, help="recipe: a TOML file, or a shipped recipe's name (e.g. stegnet.default; veil/recipes)")
+    i.add_argument("--config", default=None,
+                   help="recipe: a TOML file, or a shipped recipe's name (e.g. stegnet.default)")
     i.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
     i.add_argument("--tag", default=None)
     i.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic images only")
@@ -46,7 +48,8 @@ def add_parser(sub) -> None:
 
 def add_spread_parser(tsub) -> None:
     s = tsub.add_parser("spread", help="train the spread-message model (veil hide / reveal)")
-    s.add_argument("--config", default=None, help="recipe: a TOML file, or a shipped recipe's name (e.g. spread.default; veil/recipes)")
+    s.add_argument("--config", default=None,
+                   help="recipe: a TOML file, or a shipped recipe's name (e.g. spread.default)")
     s.add_argument("--tag", default=None)
     s.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
     s.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
