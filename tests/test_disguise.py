@@ -60,13 +60,13 @@ def test_generator_and_critic_contract():
         g, c = create_model("disguise", **TINY["disguise"], color=color), DisguiseCritic(16, color)
         assert isinstance(g, DisguiseGenerator)
         x = torch.rand(2, 3 if color else 1, 16, 16)
-        y = g(x)
+        y = g(x)["generated"]
         assert y.shape == x.shape and 0 <= y.min().item() and y.max().item() <= 1
         assert c(y).shape == (2,)
         c(y).sum().backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in g.fc2.parameters())
     assert g.fc2.bias is None       # an output bias would give part of the secret to every input
-    assert g.reveal(torch.rand(1, 3, 40, 24)).shape == (1, 3, 16, 16)
+    assert g.generate(torch.rand(1, 3, 40, 24)).shape == (1, 3, 16, 16)
 
 
 def test_float16_key_weights_move_8bit_pixels_by_at_most_one_level():
@@ -75,7 +75,7 @@ def test_float16_key_weights_move_8bit_pixels_by_at_most_one_level():
     g2 = generator_from_bytes(generator_meta(g), generator_to_bytes(g))
     x = torch.rand(4, 1, 32, 32)
     with torch.no_grad():
-        diff = (g(x) * 255).round() - (g2(x) * 255).round()
+        diff = (g(x)["generated"] * 255).round() - (g2(x)["generated"] * 255).round()
     assert float(diff.abs().max()) <= 1 and float((diff != 0).float().mean()) < 0.1     # measured: 5% of pixels
 
 

@@ -35,7 +35,7 @@ def test_forward_and_inference_contract(arch, channels):
     # the stego image of the training face is what an 8-bit file holds
     assert torch.equal(o["stego"], (o["stego"] * 255).round() / 255) and o["stego"].min() >= 0
     if arch != "lsb3":   # every parameter gets a finite gradient through the 8-bit rounding
-        (o["stego_raw"].abs().mean() + o["revealed"].abs().mean()).backward()
+        (o["intended"].abs().mean() + o["revealed"].abs().mean()).backward()
         assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in m.parameters())
         assert sum(float(p.grad.abs().sum()) for p in m.decoder.parameters()) > 0
     # inference: any size (odd, not a multiple of 32), eval-mode batch norm, training mode restored

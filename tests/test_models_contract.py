@@ -27,6 +27,55 @@ def test_every_arch_has_a_tiny_config():
     assert set(list_archs()) == families | lsb
 
 
+ALL_TINY = {**TINY, **IMAGE_TINY, **STEGANALYSIS_TINY, **QRNET_TINY, **SPREAD_TINY, **DISGUISE_TINY,
+            **{f"lsb{k}": {} for k in (1, 2, 4)}}
+
+
+def _training_inputs(m, b: int = 2):
+    """Inputs of ``forward`` for a model of each task, at a small size (a new task must add its own here)."""
+    g = torch.Generator().manual_seed(0)
+    cover = torch.rand(b, 3, 64, 48, generator=g)
+    if m.task == "qr":
+        p = m.processing_size
+        return cover, (torch.rand(b, 1, p, p, generator=g) > 0.5).float()
+    if m.task == "message":
+        return cover, (torch.rand(b, m.n_bits, generator=g) > 0.5).float()
+    if m.task == "image":
+        return cover[..., :32, :32], torch.rand(b, m.secret_channels, 32, 32, generator=g)
+    if m.task == "qrnet":
+        return (m.prepare(torch.rand(b, 1, 60, 60, generator=g)),)
+    if m.task == "steganalysis":
+        return (cover,)
+    if m.task == "disguise":
+        return (torch.rand(b, m.channels, m.size, m.size, generator=g),)
+    raise AssertionError(f"no training inputs for task {m.task!r}")
+
+
+@pytest.mark.parametrize("arch", list_archs())
+def test_every_family_keeps_the_one_contract(arch):
+    # the registry drives this: every registered architecture, at tiny size, is a VeilModel of a known task whose
+    # forward returns exactly its declared outputs, finite, with the hiding keys where it hides, and a gradient
+    # that reaches every parameter
+    from veil.models.contract import HIDING_OUTPUTS, TASKS, VeilModel
+
+    torch.manual_seed(0)
+    m = create_model(arch, **ALL_TINY[arch])
+    assert isinstance(m, VeilModel) and m.task in TASKS
+    m.train()
+    out = m(*_training_inputs(m))
+    assert isinstance(out, dict) and tuple(out) == tuple(m.outputs), (arch, tuple(out))
+    if m.task in ("qr", "message", "image"):
+        assert set(HIDING_OUTPUTS) <= set(out)
+    assert all(torch.isfinite(v).all() for v in out.values())
+    params = [p for p in m.parameters() if p.requires_grad]
+    if not params:                       # lsbK: no parameters, nothing to train
+        return
+    sum(v.float().mean() for v in out.values() if v.requires_grad).backward()
+    missing = [n for n, p in m.named_parameters() if p.requires_grad and p.grad is None]
+    assert not missing, f"no gradient reaches {missing[:5]}"
+    assert all(torch.isfinite(p.grad).all() for p in params)
+
+
 @pytest.fixture(params=sorted(TINY))
 def model(request):
     torch.manual_seed(0)

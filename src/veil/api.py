@@ -463,7 +463,7 @@ def disguise_reveal(disguise: Image.Image, key, passphrase: str | None = None, c
         gen = generator_from_bytes(key.meta, key.weights)
     except ValueError as e:
         raise InputError(f"not a veil key file, or a damaged one ({e})") from None
-    return tensor_to_pil(gen.reveal(pil_to_tensor(split_alpha(disguise)[0])))
+    return tensor_to_pil(gen.generate(pil_to_tensor(split_alpha(disguise)[0])))
 # ----------------------------------------------------------------------------- neural QR reader (seed 001)
 
 def read_qr_digits(images, model: str | None = None) -> list[str | None]:

@@ -106,13 +106,13 @@ def train_disguise(disguise: torch.Tensor, secret: torch.Tensor, cfg: DisguiseCo
     for _ in bar:
         if adv:
             for _ in range(cfg.critic_steps):
-                fake = gen(x).detach()
+                fake = gen(x)["generated"].detach()
                 w_dist = critic(real).mean() - critic(fake).mean()
                 loss_d = -w_dist + cfg.gp_weight * _gradient_penalty(critic, real, fake)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
-        fake = gen(x)
+        fake = gen(x)["generated"]
         rec = (fake - real).abs().mean()
         loss_g = cfg.rec_weight * rec
         if adv:

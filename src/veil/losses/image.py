@@ -21,7 +21,7 @@ def _abs_var(a: torch.Tensor, b: torch.Tensor) -> tuple[torch.Tensor, torch.Tens
 
 def image_hiding_loss(out: dict, cover: torch.Tensor, secret: torch.Tensor, kind: str = "stegnet",
                       cover_weight: float = 1.0, secret_weight: float = 1.0) -> dict:
-    stego, revealed = out["stego_raw"], out["revealed"]
+    stego, revealed = out["intended"], out["revealed"]
     if kind == "stegnet":
         l_ce, v_ce = _abs_var(stego, cover)
         l_hd, v_hd = _abs_var(revealed, secret)

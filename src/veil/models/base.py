@@ -12,8 +12,6 @@ Two faces:
 """
 from __future__ import annotations
 
-import functools
-
 import numpy as np
 import torch
 from torch import nn
@@ -21,22 +19,7 @@ from torch import nn
 from ..ops import gaussian_blur
 from ..imaging import add_residual_array, quantize_8bit, resize, shrink_array
 from ..payloads.qr import QRSpec
-
-
-def inference(fn):
-    """Decorator of ``embed`` / ``extract``: no gradients, eval-mode batch norm and dropout, the caller's
-    training mode restored afterwards."""
-    @functools.wraps(fn)
-    def run(self, *args, **kwargs):
-        was = self.training
-        self.eval()
-        try:
-            with torch.no_grad():
-                return fn(self, *args, **kwargs)
-        finally:
-            self.train(was)
-
-    return run
+from .contract import HIDING_OUTPUTS, VeilModel, inference  # noqa: F401  (inference: re-exported)
 
 
 class FullSizeInference:
@@ -58,7 +41,10 @@ class FullSizeInference:
         return shrink_array(a, (self.processing_size, self.processing_size))
 
 
-class QRStegoModel(FullSizeInference, nn.Module):
+class QRStegoModel(FullSizeInference, VeilModel):
+    task = "qr"
+    outputs = (*HIDING_OUTPUTS, "logits")
+
     def __init__(self, encoder: nn.Module, decoder: nn.Module, processing_size: int = 128,
                  max_version: int = 4, border: int = 2, max_residual: float = 0.0,
                  residual_blur: float = 0.0, residual_luma: bool = False):

@@ -35,6 +35,7 @@ import torch
 from torch import nn
 
 from .builders import register_model
+from .contract import VeilModel, inference
 
 ACTIVATIONS = ("sin", "tanh")
 
@@ -49,8 +50,11 @@ def prepare(x: torch.Tensor, size: int, color: bool) -> torch.Tensor:
     return x if color else luma(x)
 
 
-class DisguiseGenerator(nn.Module):
+class DisguiseGenerator(VeilModel):
     """Disguise image [B, C, S, S] -> secret image [B, C, S, S], both in [0, 1]."""
+
+    task = "disguise"
+    outputs = ("generated",)
 
     def __init__(self, size: int = 256, color: bool = False, hidden: int = 64, activation: str = "sin",
                  bandwidth: float = 3.0, out_scale: float = 3.0):
@@ -75,7 +79,11 @@ class DisguiseGenerator(nn.Module):
     def channels(self) -> int:
         return 3 if self.color else 1
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training: the prepared disguise [B, C, S, S] -> {"generated": the secret's estimate [B, C, S, S]}."""
+        return {"generated": self.net(x)}
+
+    def net(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         z = x.reshape(b, -1)
         z = (z - z.mean(1, keepdim=True)) / z.std(1, keepdim=True).clamp_min(1e-6)
@@ -83,10 +91,10 @@ class DisguiseGenerator(nn.Module):
         h = torch.sin(pre) if self.activation == "sin" else torch.tanh(pre)
         return torch.sigmoid(self.fc2(h)).reshape(b, self.channels, self.size, self.size)
 
-    @torch.no_grad()
-    def reveal(self, disguise: torch.Tensor) -> torch.Tensor:
-        """Any-size disguise image [B, 3, H, W] in [0, 1] -> the secret [B, C, S, S]."""
-        return self(prepare(disguise, self.size, self.color))
+    @inference
+    def generate(self, disguise: torch.Tensor) -> torch.Tensor:
+        """Inference: any-size disguise image [B, 3, H, W] in [0, 1] -> the secret [B, C, S, S]."""
+        return self.net(prepare(disguise, self.size, self.color))
 
 
 class DisguiseCritic(nn.Module):

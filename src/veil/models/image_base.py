@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..imaging import quantize_8bit
-from .base import inference
+from .contract import HIDING_OUTPUTS, VeilModel, inference
 
 
 def pad_to_multiple(x: torch.Tensor, m: int) -> torch.Tensor:
@@ -100,9 +100,11 @@ class ConcatEmbedder(nn.Module):
         return cover + out if self.residual else out
 
 
-class ImageStegoModel(nn.Module):
+class ImageStegoModel(VeilModel):
     """Base class: subclasses set ``encoder`` (cover, secret -> stego) and ``decoder`` (stego -> secret)."""
 
+    task = "image"
+    outputs = (*HIDING_OUTPUTS, "revealed")
     size_multiple = 1        # side lengths the networks need (pooling U-Nets: 2 ** depth)
     secret_channels = 3
     tile = 512               # inference works on tiles of this side ...
@@ -121,7 +123,8 @@ class ImageStegoModel(nn.Module):
         stego = self.encoder(cover, secret)
         stego_8bit = quantize_8bit(stego)         # clipped to [0, 1], rounded; straight-through
         received = quantize_8bit(attack(stego_8bit)) if attack is not None else stego_8bit
-        return {"stego_raw": stego, "stego": stego_8bit, "received": received, "revealed": self.decoder(received)}
+        return {"residual": stego - cover, "intended": stego, "stego": stego_8bit, "received": received,
+                "revealed": self.decoder(received)}
 
     # -- inference -----------------------------------------------------------------------------
     @inference

@@ -52,7 +52,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .builders import register_model
-from .base import inference
+from .contract import VeilModel, inference
 
 PAPER_DEVIATIONS = [
     "Channel widths: the paper's 256-256-256-256-256-512-512 are narrowed by the factor `width`/256 (the card's "
@@ -317,7 +317,13 @@ def unrotate(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
     return out
 
 
-class QRNet(nn.Module):
+class QRNet(VeilModel):
+    task = "qrnet"
+
+    @property
+    def outputs(self) -> tuple[str, ...]:
+        return ("logits",) if self.variant == "paper" else ("logits", "orient_logits", "bit_logits", "module_logits")
+
     def __init__(self, variant: str = "robust", width: int | None = None, input_size: int = 42, hidden: int = 1024,
                  orient_width: int = 8):
         super().__init__()

@@ -22,7 +22,8 @@ from torch import nn
 from ..imaging import quantize_8bit, resize
 from ..layers import ConvBNAct
 from .builders import register_model
-from .base import FullSizeInference, inference
+from .base import FullSizeInference
+from .contract import HIDING_OUTPUTS, VeilModel, inference
 
 DEVIATIONS = [
     "Decoder: a strided conv stack to the chip grid followed by the fixed despreading layer (the transpose of the "
@@ -128,7 +129,10 @@ class SpreadDecoder(nn.Module):
         return self.head(self.body(F.pixel_unshuffle(stego - 0.5, self.s2d)))
 
 
-class SpreadModel(FullSizeInference, nn.Module):
+class SpreadModel(FullSizeInference, VeilModel):
+    task = "message"
+    outputs = (*HIDING_OUTPUTS, "chip_logits", "logits")
+
     """The spread-message family: bits -> chip map -> residual; stego -> chip logits -> bit logits."""
 
     def __init__(self, n_bits: int = 256, processing_size: int = 128, grid: int = 32, widths=(32, 64, 96, 128),

@@ -16,7 +16,7 @@ import torch
 from torch import nn
 
 from .builders import register_model
-from .base import inference
+from .contract import VeilModel, inference
 
 DEVIATIONS = [
     "Colour input: the KV filter is applied to R, G and B separately (Xu et al. work on grey images).",
@@ -31,7 +31,10 @@ KV = torch.tensor([[-1, 2, -2, 2, -1],
                    [-1, 2, -2, 2, -1]], dtype=torch.float32) / 12.0
 
 
-class XuNet(nn.Module):
+class XuNet(VeilModel):
+    task = "steganalysis"
+    outputs = ("logits",)
+
     def __init__(self, width: int = 1):
         super().__init__()
         w = [8 * width, 16 * width, 32 * width, 64 * width, 128 * width]
