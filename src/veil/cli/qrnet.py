@@ -146,9 +146,8 @@ def train_cmd(args) -> int:
     from ..errors import InputError
     from ..registry import resolve_name
     from ..train.config import QRNetConfig, load_config
-    from .train import release_run
     from ..train.qrnet import train_qrnet, write_card
-    from .train import command_line, run_folder
+    from .train import command_line, finish_run, run_folder, run_training
 
     name = resolve_name(args.model, "qrnet")
     if name not in ("qrnet.default", "qrnet.paper") and args.config is None:
@@ -160,11 +159,7 @@ def train_cmd(args) -> int:
         if getattr(args, key) is not None:
             cfg.model = {**cfg.model, key: getattr(args, key)}
     out = run_folder(args.out, cfg, args.resume)
-    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    try:
-        result = train_qrnet(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
-    except (FileNotFoundError, ValueError) as e:
-        raise InputError(str(e)) from None
+    result = run_training(train_qrnet, cfg, out, args)
     model, state = result["model"], result["state"]
     extra = {"codes_generation_s": round(result["gen_s"], 1),
              "wall_time_with_generation_s": round(state["wall"] + result["gen_s"], 1)}
@@ -177,7 +172,7 @@ def train_cmd(args) -> int:
         msg += (f"; validation on {result['val']['n']} held-out codes: {result['val']['per_digit']:.4f} per digit, "
                 f"{result['val']['exact']:.4f} all six")
     print(msg)
-    release_run(args, out, card["name"])
+    finish_run(args, out, card, state)
     return 0
 
 

@@ -1,7 +1,6 @@
 """``veil steganalyser train --model MODEL``: train a learned steganalyser (xunet) against a veil model."""
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 
@@ -28,13 +27,12 @@ def add_parser(sub) -> None:
 
 
 def train_cmd(args) -> int:
-    from .train import command_line, run_folder
     from ..data.corpus import default_dir
     from ..errors import InputError
     from ..registry import get_card
     from ..train.config import SteganalyserConfig, load_config
-    from .train import release_run
     from ..train.steganalyser import held_out_auc, tag_for, train_steganalyser, write_card
+    from .train import command_line, finish_run, run_folder, run_training
 
     target = get_card(args.model, None)
     if target["task"] not in ("qr", "image"):
@@ -48,11 +46,7 @@ def train_cmd(args) -> int:
         if not Path(d).is_dir():
             raise InputError(f"no {what} photos at {d}: run `make data` (or pass --data/--val)")
     out = run_folder(args.out, cfg, args.resume)
-    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    try:
-        result = train_steganalyser(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
-    except (FileNotFoundError, ValueError) as e:
-        raise InputError(str(e)) from None
+    result = run_training(train_steganalyser, cfg, out, args)
     model, state = result["model"], result["state"]
     metrics = held_out_auc(model, cfg)
     command = command_line(f"veil steganalyser train --model {target['name']}")
@@ -62,5 +56,5 @@ def train_cmd(args) -> int:
     print(f"{card['name']}: AUC {metrics['auc']:.3f} (rank {metrics['auc_rank']:.3f}), TPR at 5% FPR "
           f"{metrics['tpr_at_5pct_fpr']:.3f} on {metrics['n_clean']} + {metrics['n_stego']} held-out crops "
           f"({state['step']} steps, {state['wall']:.0f} s)")
-    release_run(args, out, card["name"])
+    finish_run(args, out, card, state)
     return 0

@@ -76,16 +76,13 @@ def train_spread_cmd(args) -> int:
         overrides["calibrate"] = False
     cfg = load_config(args.config, overrides, cls=SpreadTrainConfig)
     out = _resolve_run(args, cfg)
-    log = lambda m: print(m, file=sys.stderr)  # noqa: E731
-    result = train_spread(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
+    result = run_training(train_spread, cfg, out, args)
     model, state = result["model"], result["state"]
     calibration = None
     if cfg.calibrate:
         calibration = calibrate_spread(model, cfg.data, cfg.calib_samples, cfg.calib_target, attacks=cfg.calib_attacks,
                                        sizes=cfg.calib_sizes or None, log=log)
-    card = write_card(model, cfg, state, calibration, out, _command(args, "spread"))
-    print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
-    release_run(args, out, card["name"])
+    finish_run(args, out, write_card(model, cfg, state, calibration, out, _command(args, "spread", cfg)), state)
     return 0
 
 
@@ -103,6 +100,28 @@ def _resolve_run(args, cfg) -> Path:
     if cfg.data is not None and not Path(cfg.data).is_dir():
         raise InputError(f"no training photos at {cfg.data}: run `make data` (or pass --data DIR)")
     return run_folder(args.out, cfg, args.resume)
+
+
+def log(message: str) -> None:
+    """Training's progress lines go to stderr."""
+    print(message, file=sys.stderr)
+
+
+def run_training(train, cfg, out: Path, args) -> dict:
+    """``train(cfg, out, resume, progress, log)`` with the command line's flags (every family's trainer has that
+    signature); a missing file or a bad value in the recipe is one line and exit 2."""
+    from ..errors import InputError
+
+    try:
+        return train(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
+    except (FileNotFoundError, ValueError) as e:
+        raise InputError(str(e)) from None
+
+
+def finish_run(args, out: Path, card: dict, state: dict) -> None:
+    """The end of every training command: what was exported where, and ``--release``."""
+    log(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)")
+    release_run(args, out, card["name"])
 
 
 def release_run(args, out: Path, name: str) -> None:
@@ -142,13 +161,11 @@ def command_line(fallback: str) -> str:
     return fallback
 
 
-def _command(args, family: str) -> str:
-    return command_line(f"veil train {family} " + (f"--config {args.config}" if args.config
-                                                    else f"--arch {getattr(args, 'arch', None) or family}"))
+def _command(args, family: str, cfg) -> str:
+    return command_line(f"veil train {family} " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}"))
 
 
 def train_image_cmd(args) -> int:
-    from ..errors import InputError
     from ..train.config import ImageTrainConfig, load_config
     from ..train.export import write_card
     from ..train.image import train_image
@@ -156,15 +173,9 @@ def train_image_cmd(args) -> int:
     overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "init_from")}
     cfg = load_config(args.config, overrides, cls=ImageTrainConfig)
     out = _resolve_run(args, cfg)
-    try:
-        result = train_image(cfg, out, resume=args.resume, progress=not args.no_progress,
-                             log=lambda m: print(m, file=sys.stderr))
-    except (FileNotFoundError, ValueError) as e:   # no photos / digits, a bad secrets kind or model argument
-        raise InputError(str(e)) from None
+    result = run_training(train_image, cfg, out, args)      # no photos / digits, a bad secrets kind: exit 2
     model, state = result["model"], result["state"]
-    card = write_card(model, cfg, state, None, out, _command(args, "image"))
-    print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
-    release_run(args, out, card["name"])
+    finish_run(args, out, write_card(model, cfg, state, None, out, _command(args, "image", cfg)), state)
     return 0
 
 
@@ -180,16 +191,11 @@ def train_qr_cmd(args) -> int:
         overrides["calibrate"] = False
     cfg = load_config(args.config, overrides)
     out = _resolve_run(args, cfg)
-    result = train_qr(cfg, out, resume=args.resume, progress=not args.no_progress,
-                      log=lambda m: print(m, file=sys.stderr))
+    result = run_training(train_qr, cfg, out, args)
     model, state = result["model"], result["state"]
     calibration = None
     if cfg.calibrate:
         calibration = calibrate_strength(model, cfg.data, cfg.calib_samples, cfg.calib_target,
-                                         attacks=cfg.calib_attacks, sizes=cfg.calib_sizes or None,
-                                         log=lambda m: print(m, file=sys.stderr))
-    command = command_line("veil train qr " + (f"--config {args.config}" if args.config else f"--arch {cfg.arch}"))
-    card = write_card(model, cfg, state, calibration, out, command)
-    print(f"exported {card['name']} -> {out} ({state['step']} steps, {state['wall']:.0f} s)", file=sys.stderr)
-    release_run(args, out, card["name"])
+                                         attacks=cfg.calib_attacks, sizes=cfg.calib_sizes or None, log=log)
+    finish_run(args, out, write_card(model, cfg, state, calibration, out, _command(args, "qr", cfg)), state)
     return 0

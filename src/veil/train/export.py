@@ -1,35 +1,20 @@
 """Export a trained model: weights as safetensors plus its card (the model's passport)."""
 from __future__ import annotations
 
-import importlib
 import json
 from pathlib import Path
 
 from ..payloads.qr import BYTE_CAPACITY
-from ..weights import save_weights
-from ..files import write_json
+from .engine import export
 
 
 def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, command: str) -> dict:
-    name = f"{cfg.arch}.{cfg.tag}"
-    wfile = out / f"{name}.safetensors"
-    # Image models with millions of parameters (pixinpix) ship float16 weights: half the bytes, and the
-    # released file is what every measurement of the card used.
-    n_params = sum(p.numel() for p in model.parameters())
-    half = getattr(cfg, "half_weights", False)
-    digest = save_weights(model, wfile, half=half)
-    mod = importlib.import_module(f"veil.models.{cfg.arch}")
-    card = {
-        "name": name,
-        "arch": cfg.arch,
-        "tag": cfg.tag,
-        "task": "qr" if hasattr(model, "spec") else "message" if hasattr(model, "n_bits") else "image",
-        "summary": (mod.__doc__ or "").strip().splitlines()[0],
-        "kwargs": cfg.model,
-        "parameters": n_params,
-    }
-    if card["task"] == "qr":
-        card.update({
+    """The card of a hiding model (QR, spread message, image): its payload, the covers it serves, its data."""
+    task = "qr" if hasattr(model, "spec") else "message" if hasattr(model, "n_bits") else "image"
+    head: dict = {}
+    training: dict = {}
+    if task == "qr":
+        head = {
             "processing_size": model.processing_size,
             # Smallest cover side the training saw (covers below the processing size are upscaled for the
             # encoder and the residual shrunk back); `hide` refuses smaller covers for this model.
@@ -37,46 +22,38 @@ def write_card(model, cfg, state: dict, calibration: dict | None, out: Path, com
             "payload": {"type": "qr", "versions": [1, model.spec.max_version], "border_modules": model.spec.border,
                         "ecc_default": "M",
                         "capacity_bytes": {e: BYTE_CAPACITY[e][model.spec.max_version - 1] for e in "LMQH"}},
-        })
+        }
         if getattr(cfg, "small_cover_model", None):
-            card["small_cover_model"] = cfg.small_cover_model
+            head["small_cover_model"] = cfg.small_cover_model
         data = ("shared/DATA.md photo corpus, training split (veil data prepare), "
                 f"+ {cfg.synthetic_prob:.0%} synthetic sharp-edge covers; random QR codes (segno)")
-    elif card["task"] == "message":
+        training = {"final_cover_weight": state["cover_weight"], "final_module_error_ema": state["err_ema"],
+                    "calibration": calibration}
+    elif task == "message":
         from ..payloads.message import ECC_LEVELS, capacity
 
-        card.update({
+        head = {
             "processing_size": model.processing_size,
             "min_cover_side": 64,
             "payload": {"type": "message", "n_bits": model.n_bits, "chip_grid": model.grid, "ecc_default": "M",
                         "capacity_bytes": {e: capacity(model.n_bits, e) for e in ECC_LEVELS}},
-        })
+        }
         data = ("shared/DATA.md photo corpus, training split (veil data prepare), "
                 f"{cfg.crop_sizes or cfg.crop} px random-scale crops + {cfg.synthetic_prob:.0%} synthetic sharp-edge "
                 "covers; random payload bits")
+        training = {"final_cover_weight": state["cover_weight"], "final_bit_error_ema": state["err_ema"],
+                    "calibration": calibration}
     else:
-        card["payload"] = {"type": "image", "secret_channels": model.secret_channels,
-                           "size_multiple": model.size_multiple}
+        head = {"payload": {"type": "image", "secret_channels": model.secret_channels,
+                            "size_multiple": model.size_multiple}}
         secrets = ("handwritten digits (opencv digits.png, training columns)" if cfg.secrets == "digits" else
                    f"crops of other training photos ({cfg.grey_prob:.0%} turned grey)")
         data = (f"covers: shared/DATA.md photo corpus, training split, {cfg.crop_sizes or cfg.crop} px random-scale "
                 f"crops + {cfg.synthetic_prob:.0%} synthetic; secrets: {secrets}")
-    card.update({
-        "weights": {"file": wfile.name, "sha256": digest, "bytes": wfile.stat().st_size,
-                    "dtype": "float16" if half else "float32"},
-        "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
-                     "wall_time_s": round(state["wall"], 1), "data": data, "machine": "2-core CPU, no GPU"},
-        "deviations": list(getattr(mod, "DEVIATIONS", [])),
-        "metrics": {},
-    })
-    if card["task"] == "message":
-        card["training"].update(final_cover_weight=state["cover_weight"], final_bit_error_ema=state["err_ema"],
-                                calibration=calibration)
-    if card["task"] == "qr":
-        card["training"].update(final_cover_weight=state["cover_weight"], final_module_error_ema=state["err_ema"],
-                                calibration=calibration)
-    write_json(out / f"{name}.json", card)
-    return card
+    # Image models with millions of parameters (pixinpix) ship float16 weights: half the bytes, and the
+    # released file is what every measurement of the card used.
+    return export(model, cfg, out, state, command, task=task, payload=head.get("payload"), data=data, head=head,
+                  training=training, half=getattr(cfg, "half_weights", False))
 
 
 def release(out: Path, name: str, dest: str | Path | None = None) -> Path:

@@ -32,7 +32,6 @@ from ..data import qr_digits as qd
 from ..registry import create_model
 from .config import QRNetConfig
 from .loop import make_optimizer, run_loop
-from ..files import write_json
 
 
 # ----------------------------------------------------------------------------- the seed's fixed data
@@ -266,11 +265,8 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
 
 def write_card(model, cfg: QRNetConfig, state: dict, out: Path, command: str, extra: dict | None = None) -> dict:
     from ..models import qrnet as mod
-    from ..weights import save_weights
+    from .engine import export
 
-    name = f"{cfg.arch}.{cfg.tag}"
-    wfile = out / f"{name}.safetensors"
-    digest = save_weights(model, wfile)
     if cfg.data == "fixed":
         data = (f"{cfg.train_codes} training and {cfg.val_codes} validation codes made once (version 1, ECC H; "
                 f"vectorised generator identical to segno, {cfg.segno_check} checked against segno) from distinct "
@@ -284,23 +280,12 @@ def write_card(model, cfg: QRNetConfig, state: dict, out: Path, command: str, ex
                 f"{cfg.blur_max:g} modules ({cfg.blur_prob:.0%}), noise std up to {cfg.noise_max:g} "
                 f"({cfg.noise_prob:.0%}), 8-bit; {cfg.reveal_prob:.0%} drawn like `veil qr reveal --qr-out` "
                 f"(128 px, 2-module border, up to {cfg.flip_max:.0%} of the modules flipped)")
-    card = {
-        "name": name, "arch": cfg.arch, "tag": cfg.tag, "task": "qrnet",
-        "summary": (mod.__doc__ or "").strip().splitlines()[0],
-        "kwargs": cfg.model, "parameters": sum(p.numel() for p in model.parameters()),
-        "input": ({"size": 21, "format": "21x21 grey, one pixel a module, no quiet zone, 1.0 = light; other "
-                   "images are cropped to the located code and area-averaged to 21x21"}
-                  if model.variant == "paper" else
-                  {"size": model.input_size, "format": "any image: grey, cropped to the located code, resized "
-                   f"to {model.input_size}x{model.input_size}, levels normalised; any quarter turn"}),
-        "payload": {"type": "digits", "digits": 6, "qr_version": 1, "ecc": "H", "mode": "numeric"},
-        "weights": {"file": wfile.name, "sha256": digest, "bytes": wfile.stat().st_size, "dtype": "float32"},
-        "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
-                     "samples": state["step"] * cfg.batch, "wall_time_s": round(state["wall"], 1),
-                     "threads": cfg.threads, "data": data,
-                     "machine": "2-core CPU shared with two other training jobs, no GPU", **(extra or {})},
-        "deviations": list(mod.DEVIATIONS[model.variant]),
-        "metrics": {},
-    }
-    write_json(out / f"{name}.json", card)
-    return card
+    head = {"input": ({"size": 21, "format": "21x21 grey, one pixel a module, no quiet zone, 1.0 = light; other "
+                       "images are cropped to the located code and area-averaged to 21x21"}
+                      if model.variant == "paper" else
+                      {"size": model.input_size, "format": "any image: grey, cropped to the located code, resized "
+                       f"to {model.input_size}x{model.input_size}, levels normalised; any quarter turn"})}
+    return export(model, cfg, out, state, command, task="qrnet",
+                  payload={"type": "digits", "digits": 6, "qr_version": 1, "ecc": "H", "mode": "numeric"}, data=data,
+                  deviations=mod.DEVIATIONS[model.variant], head=head,
+                  training={"samples": state["step"] * cfg.batch, "threads": cfg.threads, **(extra or {})})

@@ -19,7 +19,6 @@ import torch
 from ..registry import create_model
 from .config import SteganalyserConfig
 from .loop import make_optimizer, run_loop
-from ..files import write_json
 
 
 def tag_for(target_name: str) -> str:
@@ -104,28 +103,13 @@ def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False,
 
 
 def write_card(model, cfg: SteganalyserConfig, state: dict, metrics: dict, out: Path, command: str) -> dict:
-    from ..models import steganalyser as mod
     from ..registry import get_card
-    from ..weights import save_weights
+    from .engine import export
 
-    name = f"{cfg.arch}.{cfg.tag}"
     target_weights = get_card(cfg.target, None).get("weights") or {}
-    wfile = out / f"{name}.safetensors"
-    digest = save_weights(model, wfile)
-    card = {
-        "name": name, "arch": cfg.arch, "tag": cfg.tag, "task": "steganalysis", "target": cfg.target,
-        "target_sha256": target_weights.get("sha256"),      # the exact weights it learned to detect (None: lsbK)
-        "summary": (mod.__doc__ or "").strip().splitlines()[0],
-        "kwargs": cfg.model, "parameters": sum(p.numel() for p in model.parameters()),
-        "payload": None,
-        "weights": {"file": wfile.name, "sha256": digest, "bytes": wfile.stat().st_size, "dtype": "float32"},
-        "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
-                     "wall_time_s": round(state["wall"], 1),
-                     "data": f"{cfg.pairs} random-scale {cfg.pair_size} px crops of the shared/DATA.md training "
-                             f"photos, clean and with random payloads hidden by {cfg.target} (8-bit)",
-                     "machine": "2-core CPU, no GPU"},
-        "deviations": list(mod.DEVIATIONS),
-        "metrics": {"steganalysis": metrics},
-    }
-    write_json(out / f"{name}.json", card)
-    return card
+    head = {"target": cfg.target,
+            "target_sha256": target_weights.get("sha256")}      # the exact weights it learned to detect (None: lsbK)
+    data = (f"{cfg.pairs} random-scale {cfg.pair_size} px crops of the shared/DATA.md training photos, clean and "
+            f"with random payloads hidden by {cfg.target} (8-bit)")
+    return export(model, cfg, out, state, command, task="steganalysis", payload=None, data=data, head=head,
+                  metrics={"steganalysis": metrics})

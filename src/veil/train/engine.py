@@ -1,0 +1,53 @@
+"""The training engine's two ends, shared by every family: a run's model (seed, threads, architecture, initial
+weights; :func:`veil.train.loop.start_model`), its steps (:func:`veil.train.loop.run_loop`: checkpoint, resume,
+log, progress) and, here, its export: the weights as safetensors and the card that every family writes the same
+way, with what only it knows added."""
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+from pathlib import Path
+
+from ..files import write_json
+from ..weights import save_weights
+
+
+def machine() -> str:
+    """What trained it: the CPU count and the device (the card records it beside the wall time)."""
+    import torch
+
+    device = f"GPU {torch.cuda.get_device_name(0)}" if torch.cuda.is_available() else "no GPU"
+    return f"{os.cpu_count()}-core {platform.machine()} CPU, {device}"
+
+
+def export(model, cfg, out: Path, state: dict, command: str, *, task: str, payload: dict | None, data: str,
+           deviations: list[str] | None = None, head: dict | None = None, training: dict | None = None,
+           metrics: dict | None = None, half: bool = False) -> dict:
+    """Write ``out/<arch>.<tag>.safetensors`` (float16 with ``half``) and its card ``out/<arch>.<tag>.json``;
+    return the card. Every card has the same core: name, arch, tag, task, the summary line of the family's module,
+    the builder's kwargs, the parameter count, ``payload``, the weights' file, sha256, size and dtype, the training
+    command, config, steps, wall time, ``data`` and machine, the deviations from the paper (the module's
+    ``DEVIATIONS`` unless given) and ``metrics``. ``head`` adds family keys after the core's first ones,
+    ``training`` adds to the training section."""
+    name = f"{cfg.arch}.{cfg.tag}"
+    wfile = out / f"{name}.safetensors"
+    digest = save_weights(model, wfile, half=half)
+    from ..models.builders import BUILDERS
+
+    mod = importlib.import_module(BUILDERS[cfg.arch].__module__)         # the family's module: summary, deviations
+    card = {"name": name, "arch": cfg.arch, "tag": cfg.tag, "task": task, **(head or {}),
+            "summary": (mod.__doc__ or "").strip().splitlines()[0],
+            "kwargs": cfg.model, "parameters": sum(p.numel() for p in model.parameters())}
+    card.setdefault("payload", payload)
+    card.update({
+        "weights": {"file": wfile.name, "sha256": digest, "bytes": wfile.stat().st_size,
+                    "dtype": "float16" if half else "float32"},
+        "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
+                     "wall_time_s": round(state["wall"], 1), "data": data, "machine": machine(),
+                     **(training or {})},
+        "deviations": list(deviations if deviations is not None else getattr(mod, "DEVIATIONS", [])),
+        "metrics": metrics or {},
+    })
+    write_json(out / f"{name}.json", card)
+    return card
