@@ -260,3 +260,20 @@ def test_train_bad_input_exits_2_and_keeps_files(case, trained, tmp_path, capsys
     assert code == 2, err
     assert err.startswith(("veil: error:", "veil disguise train: error:")) and len(err.strip().splitlines()) == 1
     assert (out.read_bytes() if out.exists() else None) == before
+
+
+def test_a_recipe_sets_the_training_and_flags_override_it(trained, capsys):
+    # defaults -> recipe (TOML) -> flags, as for every other family
+    d = trained
+    recipe = d / "recipe.toml"
+    recipe.write_text(f"size = {SIZE}\nsteps = 2\nhidden = 8\nseed = 3\n")
+    args = ["disguise", "train", "--disguise", d / "disguise.png", "--secret", d / "secret.png", "--threads", 1,
+            "--quiet", "--config", recipe]
+    assert main([str(a) for a in [*args, "-o", d / "r.veil"]]) == 0
+    assert "trained 2 steps" in capsys.readouterr().err
+    assert main([str(a) for a in [*args, "--steps", 3, "-o", d / "r3.veil"]]) == 0
+    assert "trained 3 steps" in capsys.readouterr().err
+    assert unpack_key((d / "r.veil").read_bytes()).meta["hidden"] == 8          # from the recipe
+    recipe.write_text("stepz = 2\n")
+    assert main([str(a) for a in [*args, "-o", d / "bad.veil"]]) == 2
+    assert "unknown config keys: stepz" in capsys.readouterr().err and not (d / "bad.veil").exists()

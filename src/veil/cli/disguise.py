@@ -20,19 +20,22 @@ def add_parser(sub) -> None:
     t.add_argument("--disguise", required=True, help="the ordinary image that will be sent (keep it as PNG)")
     t.add_argument("--secret", required=True, help="the image the key gives back")
     t.add_argument("-o", "--output", required=True, help="key file to write (KEY.veil)")
-    t.add_argument("--size", type=options.positive_int, default=d.size,
+    t.add_argument("--size", type=options.positive_int, default=None,
                    help=f"square side the secret comes back at (default {d.size})")
-    t.add_argument("--color", action="store_true", help="colour (3 channels; the key is 3 times larger); default grey")
-    t.add_argument("--steps", type=options.positive_int, default=d.steps, help=f"training steps (default {d.steps})")
-    t.add_argument("--hidden", type=options.positive_int, default=d.hidden,
+    t.add_argument("--color", action="store_true", default=None,
+                   help="colour (3 channels; the key is 3 times larger); default grey")
+    t.add_argument("--steps", type=options.positive_int, default=None, help=f"training steps (default {d.steps})")
+    t.add_argument("--hidden", type=options.positive_int, default=None,
                    help=f"hidden units (default {d.hidden}, the paper's)")
-    t.add_argument("--lr", type=options.positive_float, default=d.lr, help=f"Adam learning rate (default {d.lr})")
-    t.add_argument("--rec-weight", type=options.weight, default=d.rec_weight,
+    t.add_argument("--lr", type=options.positive_float, default=None, help=f"Adam learning rate (default {d.lr})")
+    t.add_argument("--rec-weight", type=options.weight, default=None,
                    help=f"weight of the L1 reconstruction term next to the WGAN loss (default {d.rec_weight:g}; "
                         "0 = pure WGAN)")
-    t.add_argument("--adv-weight", type=options.weight, default=d.adv_weight,
+    t.add_argument("--adv-weight", type=options.weight, default=None,
                    help=f"weight of the WGAN generator loss (default {d.adv_weight:g})")
-    t.add_argument("--seed", type=options.seed, default=d.seed)
+    t.add_argument("--seed", type=options.seed, default=None, help=f"default {d.seed}")
+    t.add_argument("--config", default=None,
+                   help="recipe: a TOML file of DisguiseConfig keys (flags given here override it)")
     t.add_argument("--passphrase-file", default=None, help="encrypt the key with the passphrase in this text file")
     t.add_argument("--threads", type=options.positive_int, default=2, help="CPU threads (default 2)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -82,8 +85,11 @@ def train(args) -> int:
 
     out = check_output_path(args.output, args.force)
     _distinct(out, args.disguise, args.secret)
-    cfg = DisguiseConfig(size=args.size, color=args.color, steps=args.steps, hidden=args.hidden, lr=args.lr,
-                         rec_weight=args.rec_weight, adv_weight=args.adv_weight, seed=args.seed)
+    from ..train.config import load_config
+
+    overrides = {k: getattr(args, k) for k in ("size", "color", "steps", "hidden", "lr", "rec_weight", "adv_weight",
+                                               "seed")}
+    cfg = load_config(args.config, overrides, cls=DisguiseConfig)     # defaults -> recipe -> flags
     cfg.check()                   # before the images and the passphrase: a bad flag is the first thing said
     _threads(args.threads)
     passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None

@@ -13,7 +13,30 @@ from ..errors import InputError
 
 
 @dataclass
-class QRTrainConfig:
+class RunConfig:
+    """What every training run has, and what the engine reads (veil.train.loop: seed, threads, optimiser, learning
+    rate schedule, steps, logging and checkpoint cadence; veil.train.engine: arch, tag, model). Each family's
+    config adds its own fields and its own defaults; a recipe sets any of them."""
+    arch: str = ""
+    tag: str = "default"
+    model: dict[str, Any] = field(default_factory=dict)   # builder kwargs
+    batch: int = 16
+    steps: int = 2000
+    optimizer: str = "adam"
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    decay_from: float = 0.7        # linear lr decay to 10% from this share of the steps (1.0: constant)
+    seed: int = 0
+    threads: int = 0               # 0 = torch default
+    log_every: int = 25
+    ckpt_every: int = 100
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class QRTrainConfig(RunConfig):
     arch: str = "qr_densenet"
     tag: str = "default"
     model: dict[str, Any] = field(default_factory=dict)   # builder kwargs
@@ -54,12 +77,9 @@ class QRTrainConfig:
     calib_sizes: list[int] = field(default_factory=list)    # calibration cover sizes (default: 256 and 768 px)
     small_cover_model: str | None = None  # card entry: the model hide/reveal use for covers under min_cover_side
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class SpreadTrainConfig:
+class SpreadTrainConfig(RunConfig):
     """The spread-message model (``veil train spread``)."""
     arch: str = "spread"
     tag: str = "default"
@@ -99,12 +119,9 @@ class SpreadTrainConfig:
     calib_attacks: list[str] = field(default_factory=list)
     calib_sizes: list[int] = field(default_factory=list)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class ImageTrainConfig:
+class ImageTrainConfig(RunConfig):
     """Image-into-image hiding (stegnet, pixinpix)."""
     arch: str = "stegnet"
     tag: str = "default"
@@ -136,12 +153,9 @@ class ImageTrainConfig:
     ckpt_every: int = 100
     half_weights: bool = False     # ship float16 weights (models of millions of parameters)
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class SteganalyserConfig:
+class SteganalyserConfig(RunConfig):
     """A learned steganalyser (xunet) against one veil model (``veil steganalyser train``)."""
     target: str = "stegnet"        # the veil model whose stego images it learns to catch
     arch: str = "xunet"
@@ -165,12 +179,9 @@ class SteganalyserConfig:
     log_every: int = 50
     ckpt_every: int = 250
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
 
 @dataclass
-class QRNetConfig:
+class QRNetConfig(RunConfig):
     """The neural QR reader (``veil qrnet train``; seed 001)."""
     arch: str = "qrnet"
     tag: str = "default"
@@ -210,9 +221,6 @@ class QRNetConfig:
     threads: int = 1
     log_every: int = 50
     ckpt_every: int = 250
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def recipe_path(recipe: str | Path) -> Path:
