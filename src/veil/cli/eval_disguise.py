@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..eval.disguise import evaluate, figure
 from ..files import write_json
+from . import options
 
 
 def add_parser(esub) -> None:
@@ -27,10 +28,9 @@ def add_parser(esub) -> None:
     p.add_argument("--no-figures", action="store_true")
     p.set_defaults(func=run)
 
-def run(args) -> int:
-    from ..eval.figures import pyplot
 
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+def run(args) -> int:
+    options.check_plotting()
     import torch
 
     from ..disguise import DisguiseConfig

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..eval.hide import Peer, Veil, card_metrics, evaluate, false_positives, flat_patch_figure, summary_lines
 from ..files import write_json
+from . import options
 
 
 def add_parser(esub) -> None:
@@ -24,15 +25,12 @@ def add_parser(esub) -> None:
                    help="also run invisible-watermark's RivaGAN and DWT-DCT-SVD (pip install 'veil[peers]')")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/hide_<model>.json)")
-    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
-                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
-                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
+    options.add_card_argument(p)
     p.set_defaults(func=run)
 
-def run(args) -> int:
-    from ..eval.figures import pyplot
 
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+def run(args) -> int:
+    options.check_plotting()
     from ..errors import InputError
     from ..eval.robust import parse_matrix, plot
     from ..registry import get_card

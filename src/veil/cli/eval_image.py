@@ -7,6 +7,7 @@ from pathlib import Path
 from ..eval.figures import plot_examples, plot_histograms, save_figure
 from ..eval.image import digit_pairs, evaluate, histograms, photo_pairs, summary_line, write_card_numbers
 from ..files import write_json
+from . import options
 
 
 def add_parser(esub) -> None:
@@ -21,15 +22,12 @@ def add_parser(esub) -> None:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out-dir", default="results")
     p.add_argument("--no-figures", action="store_true")
-    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
-                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
-                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
+    options.add_card_argument(p)
     p.set_defaults(func=run)
 
-def run(args) -> int:
-    from ..eval.figures import pyplot
 
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+def run(args) -> int:
+    options.check_plotting()
     from ..data.corpus import default_dir
     from ..errors import InputError
     from ..registry import get_card

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from ..eval.qr import card_metrics, evaluate, result_suffix
 from ..files import write_json
+from . import options
 
 
 def add_parser(esub) -> None:
@@ -19,9 +20,7 @@ def add_parser(esub) -> None:
     p.add_argument("--max-len", type=int, default=32, help="longest random text")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
-    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
-                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
-                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
+    options.add_card_argument(p)
     p.add_argument("--strength", type=float, default=1.0,
                    help="as in `veil qr hide`: multiple of the calibrated strength (default 1; another value adds "
                         "_strength<X> to the result file names)")
@@ -33,10 +32,9 @@ def add_parser(esub) -> None:
                         "blur+jpeg) or specs (jpeg:60); writes results/robust_qr_<model>.json and .png")
     p.set_defaults(func=run)
 
-def run_attacks(args, verify: list[str]) -> int:
-    from ..eval.figures import pyplot
 
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+def run_attacks(args, verify: list[str]) -> int:
+    options.check_plotting()
     from ..errors import InputError
     from ..eval.robust import evaluate_attacks, parse_matrix, plot, summary_lines
     from ..registry import get_card
@@ -66,6 +64,7 @@ def run_attacks(args, verify: list[str]) -> int:
     plot(results, fig)
     print(f"plot -> {fig}")
     return 0
+
 
 def run(args) -> int:
     from ..api import check_hiding_options

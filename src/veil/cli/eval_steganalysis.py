@@ -7,6 +7,7 @@ from pathlib import Path
 
 from ..eval.steganalysis import evaluate, load_set, lsb_stego, make_stego, stego_label, target_note
 from ..files import write_atomic, write_json
+from . import options
 
 
 def add_parser(esub) -> None:
@@ -26,10 +27,9 @@ def add_parser(esub) -> None:
     p.add_argument("--out-dir", default="results")
     p.set_defaults(func=run)
 
-def run(args) -> int:
-    from ..eval.figures import pyplot
 
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+def run(args) -> int:
+    options.check_plotting()
     from ..errors import InputError
     from ..eval.figures import Histograms, plot_histograms, plot_roc, save_figure
 

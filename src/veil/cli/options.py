@@ -1,4 +1,4 @@
-"""Flags and checks that the hiding commands (`veil hide`, `veil qr hide`) share."""
+"""Flags and checks that several commands share (the hiding commands, the evaluations)."""
 from __future__ import annotations
 
 import argparse
@@ -95,3 +95,18 @@ positive_int = _checked(_int, lambda v: v >= 1, "is not a positive whole number"
 count = _checked(_int, lambda v: v >= 0, "is negative")                             # counts where 0 = skip
 positive_float = _checked(_float, lambda v: v > 0, "is not above 0")                # learning rates
 weight = _checked(_float, lambda v: v >= 0, "is negative")                          # loss weights, thresholds
+
+
+def add_card_argument(p) -> None:
+    """``--card [DIR]``: an evaluation writes its numbers into the model's card (veil.registry.update_card)."""
+    p.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
+                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
+                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
+
+
+def check_plotting() -> None:
+    """A command that draws at the end checks for matplotlib first: without it, one line and exit 2 before the
+    work, not after it."""
+    from ..eval.figures import pyplot
+
+    pyplot()

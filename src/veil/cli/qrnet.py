@@ -5,9 +5,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-
-from .train import add_run_arguments
 from . import options
+from .train import add_run_arguments
 
 
 def add_parser(sub) -> None:
@@ -64,9 +63,7 @@ def add_parser(sub) -> None:
     e.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
     e.add_argument("--out", default="results/qrnet.json", help="results JSON (the plot goes beside it)")
     e.add_argument("--no-plot", action="store_true")
-    e.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
-                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
-                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
+    options.add_card_argument(e)
     e.set_defaults(func=eval_cmd)
 
     c = qsub.add_parser("calibrate", help="set the presence threshold under which `read` answers 'no code'")
@@ -75,9 +72,7 @@ def add_parser(sub) -> None:
                    help="training-split codes, and crops of training photos (default 10000)")
     c.add_argument("--seed", type=options.seed, default=0, help="draws the calibration images")
     c.add_argument("--threads", type=options.positive_int, default=1, help="torch threads (default 1)")
-    c.add_argument("--card", nargs="?", const="", default=None, metavar="DIR",
-                   help="write the measured numbers into the model's card, saved in DIR (default: the user's model "
-                        "folder, $VEIL_WEIGHTS or ~/.cache/veil/weights; src/veil in a checkout: the shipped card)")
+    options.add_card_argument(c)
     c.set_defaults(func=calibrate_cmd)
 
 
@@ -92,9 +87,9 @@ def read_cmd(args) -> int:
     import numpy as np
     import torch
 
-    from ..registry import get_model
     from ..errors import InputError
     from ..imaging import load_image, pil_to_tensor
+    from ..registry import get_model
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -183,9 +178,7 @@ def eval_cmd(args) -> int:
     from ..eval.qrnet import evaluate
 
     if not args.no_plot:
-        from ..eval.figures import pyplot
-
-        pyplot()   # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+        options.check_plotting()
     torch.set_num_threads(max(1, args.threads))
     for k in ("n", "sweep_n"):
         if getattr(args, k) < 1:
@@ -223,9 +216,9 @@ def bench_read(model_name: str, mats, strings: list[str]) -> dict:
     import torch
     from PIL import Image
 
-    from ..registry import get_model
     from ..data import qr_digits as qd
     from ..eval.qrnet import SWEEP_PX, SWEEP_QUIET, _acc
+    from ..registry import get_model
 
     parser = argparse.ArgumentParser(prog="veil")
     add_parser(parser.add_subparsers())

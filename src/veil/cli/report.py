@@ -4,6 +4,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from ..eval.report import build
+from . import options
 
 
 def add_parser(sub) -> None:
@@ -14,10 +15,9 @@ def add_parser(sub) -> None:
     p.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     p.set_defaults(func=run)
 
-def run(args) -> int:
-    from ..eval.figures import pyplot
 
-    pyplot()       # it draws at the end: without matplotlib, say so (exit 2) before the work, not after it
+def run(args) -> int:
+    options.check_plotting()
     from ..errors import InputError
     from ..files import check_output_path, write_atomic
 
