@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .options import add_strength_arguments, describe_message, report_strength, stego_output
+from .options import add_strength_arguments, write_stego
 
 
 def add_parser(sub) -> None:
@@ -61,19 +61,12 @@ def _message(args) -> str | bytes:
 
 
 def hide(args) -> int:
-    from ..api import hide_report
-    from ..imaging import load_image, metadata, save_image
+    from functools import partial
 
-    out = stego_output(args.output, args.cover, args.force)
+    from ..api import hide_report
+
     message, passphrase = _message(args), _passphrase(args)
-    cover = load_image(args.cover)
-    stego, report = hide_report(cover, message, passphrase=passphrase, model=args.model, ecc=args.ecc,
-                                strength=args.strength, verify=args.verify, check=not args.no_check)
-    save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
-    print(f"hid {describe_message(message)} in {out} ({stego.width}x{stego.height}); {report.describe()}",
-          file=sys.stderr)
-    report_strength(report, "message")
-    return 0
+    return write_stego(args, message, partial(hide_report, passphrase=passphrase), "message")
 
 
 def reveal(args) -> int:

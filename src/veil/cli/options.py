@@ -110,3 +110,22 @@ def check_plotting() -> None:
     from ..eval.figures import pyplot
 
     pyplot()
+
+
+def write_stego(args, payload, hide_report, what: str) -> int:
+    """The body of ``veil hide`` and ``veil qr hide``: hide ``payload`` in ``args.cover`` with ``hide_report`` (an API
+    function returning the stego and its strength report), write it to ``args.output`` with the cover's metadata,
+    and say what was done."""
+    import sys
+
+    from ..imaging import load_image, metadata, save_image
+
+    out = stego_output(args.output, args.cover, args.force)
+    cover = load_image(args.cover)
+    stego, report = hide_report(cover, payload, model=args.model, ecc=args.ecc, strength=args.strength,
+                                verify=args.verify, check=not args.no_check)
+    save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
+    print(f"hid {describe_message(payload)} in {out} ({stego.width}x{stego.height}); {report.describe()}",
+          file=sys.stderr)
+    report_strength(report, what)
+    return 0

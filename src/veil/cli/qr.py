@@ -4,7 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
-from .options import add_strength_arguments, describe_message, report_strength, stego_output
+from .options import add_strength_arguments, write_stego
 
 
 def add_parser(sub) -> None:
@@ -34,17 +34,8 @@ def add_parser(sub) -> None:
 
 def hide(args) -> int:
     from ..api import hide_qr_report
-    from ..imaging import load_image, metadata, save_image
 
-    out = stego_output(args.output, args.cover, args.force)
-    cover = load_image(args.cover)
-    stego, report = hide_qr_report(cover, args.text, model=args.model, ecc=args.ecc, strength=args.strength,
-                                   verify=args.verify, check=not args.no_check)
-    save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
-    print(f"hid {describe_message(args.text)} in {out} ({stego.width}x{stego.height}); {report.describe()}",
-          file=sys.stderr)
-    report_strength(report, "hidden text")
-    return 0
+    return write_stego(args, args.text, hide_qr_report, "hidden text")
 
 
 def reveal(args) -> int:
