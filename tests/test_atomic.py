@@ -59,7 +59,7 @@ def test_qr_out_may_not_overwrite_the_stego(sample_path, tmp_path, capsys):
     assert "hid 1 character in" in err
     before = stego.read_bytes()
     assert main(["qr", "reveal", str(stego), "--qr-out", str(stego), "--force"]) == 2
-    assert "overwrite the stego" in capsys.readouterr().err and stego.read_bytes() == before
+    assert "would overwrite the input" in capsys.readouterr().err and stego.read_bytes() == before
 
 
 def test_sigterm_while_writing_leaves_no_partial_file(tmp_path):
@@ -108,3 +108,19 @@ def test_a_full_disk_during_a_results_write_leaves_the_previous_file_whole(tmp_p
     with pytest.raises(InputError, match="No space left"):
         write_json(path, {"a": 2})
     assert path.read_text() == '{\n "a": 1\n}\n' and [p.name for p in tmp_path.iterdir()] == ["r.json"]
+
+
+@pytest.mark.parametrize("argv", [
+    ["hide", "{c}", "-t", "x", "-o", "{c}"], ["qr", "hide", "{c}", "-t", "x", "-o", "{c}"],
+    ["attack", "{c}", "-o", "{c}", "--blur", "1"], ["image", "hide", "{c}", "{s}", "-o", "{s}"],
+    ["image", "reveal", "{c}", "-o", "{c}"], ["qr", "reveal", "{c}", "--qr-out", "{c}"],
+    ["disguise", "train", "--disguise", "{c}", "--secret", "{s}", "-o", "{s}"]])
+def test_no_command_overwrites_its_own_input_even_with_force(sample, tmp_path, capsys, argv):
+    c, s = tmp_path / "cover.png", tmp_path / "secret.png"
+    sample.save(c)
+    sample.rotate(90).save(s)
+    before = {p: p.read_bytes() for p in (c, s)}
+    assert main([a.format(c=c, s=s) for a in argv] + ["--force"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "would overwrite the input" in err[0]
+    assert {p: p.read_bytes() for p in (c, s)} == before and sorted(tmp_path.iterdir()) == [c, s]

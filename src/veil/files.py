@@ -15,9 +15,13 @@ from pathlib import Path
 from .errors import InputError
 
 
-def check_output_path(path: str | os.PathLike, force: bool = False) -> Path:
-    """Refuse to overwrite an existing file unless ``force``; check the folder exists."""
+def check_output_path(path: str | os.PathLike, force: bool = False, inputs=()) -> Path:
+    """Refuse to overwrite an existing file unless ``force``, and any of the command's ``inputs`` even with it;
+    check the folder exists."""
     p = Path(path)
+    for i in inputs:
+        if Path(i).resolve() == p.resolve():
+            raise InputError(f"the output would overwrite the input {i}; choose another path")
     if p.exists() and not force:
         raise InputError(f"output exists: {p} (use --force to overwrite)")
     if p.exists() and p.is_dir():

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import sys
-from pathlib import Path
 
 from . import options
 
@@ -46,9 +45,7 @@ def run(args) -> int:
     steps = args.steps or []
     if not steps:
         raise InputError("no attack given: add one or more of --jpeg Q, --blur SIGMA, --resize SCALE, --noise STD")
-    out = check_output_path(args.output, args.force)
-    if Path(args.input).resolve() == out.resolve():
-        raise InputError("the output would overwrite the input image; choose another path")
+    out = check_output_path(args.output, args.force, (args.input,))
     img = load_image(args.input)
     as_jpeg = out.suffix.lower() in (".jpg", ".jpeg")
     if as_jpeg:

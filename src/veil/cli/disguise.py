@@ -3,7 +3,6 @@ generator key give the secret image back)."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from . import options
 
@@ -54,14 +53,6 @@ def add_parser(sub) -> None:
     r.set_defaults(func=reveal)
 
 
-def _distinct(out: Path, *inputs: str) -> None:
-    from ..errors import InputError
-
-    for i in inputs:
-        if Path(i).resolve() == out.resolve():
-            raise InputError(f"the output would overwrite the input {i}; choose another path")
-
-
 def _threads(n: int) -> None:
     import torch
 
@@ -83,8 +74,7 @@ def train(args) -> int:
     from ..payloads.keyfile import read_passphrase
     from ..disguise import DisguiseConfig
 
-    out = check_output_path(args.output, args.force)
-    _distinct(out, args.disguise, args.secret)
+    out = check_output_path(args.output, args.force, (args.disguise, args.secret))
     from ..train.config import load_config
 
     overrides = {k: getattr(args, k) for k in ("size", "color", "steps", "hidden", "lr", "rec_weight", "adv_weight",
@@ -112,8 +102,7 @@ def reveal(args) -> int:
     from ..imaging import load_image, save_image
     from ..payloads.keyfile import read_key, read_passphrase
 
-    out = check_output_path(args.output, args.force)
-    _distinct(out, args.disguise, args.key)
+    out = check_output_path(args.output, args.force, (args.disguise, args.key))
     _threads(args.threads)
     passphrase = read_passphrase(args.passphrase_file) if args.passphrase_file else None
     key = read_key(args.key, passphrase)

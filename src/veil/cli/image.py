@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import re
 import sys
-from pathlib import Path
 
 from .options import add_metadata_argument
 
@@ -44,25 +43,16 @@ def parse_size(text: str) -> tuple[int, int]:
     return int(m.group(1)), int(m.group(2))
 
 
-def _check_distinct(out: Path, *inputs: str) -> None:
-    from ..errors import InputError
-
-    for i in inputs:
-        if Path(i).resolve() == out.resolve():
-            raise InputError(f"the output would overwrite the input {i}; choose another path")
-
-
 def hide(args) -> int:
     from ..api import hide_image
     from ..errors import InputError
     from ..files import check_output_path
     from ..imaging import load_image, metadata, save_image
 
-    out = check_output_path(args.output, args.force)
+    out = check_output_path(args.output, args.force, (args.cover, args.secret))
     if out.suffix.lower() in (".jpg", ".jpeg"):
         raise InputError("refusing to write the stego image as JPEG: lossy compression destroys the hidden image; "
                          "use .png")
-    _check_distinct(out, args.cover, args.secret)
     cover, secret = load_image(args.cover), load_image(args.secret)
     stego = hide_image(cover, secret, model=args.model, progress=True)
     save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
@@ -76,8 +66,7 @@ def reveal(args) -> int:
     from ..imaging import load_image, save_image
 
     size = parse_size(args.size) if args.size else None
-    out = check_output_path(args.output, args.force)
-    _check_distinct(out, args.stego)
+    out = check_output_path(args.output, args.force, (args.stego,))
     img = reveal_image(load_image(args.stego), model=args.model, size=size, grey=True if args.grey else None,
                        progress=True)
     save_image(img, out, force=args.force)

@@ -49,12 +49,10 @@ def stego_output(output: str, cover: str, force: bool) -> Path:
     from ..errors import InputError
     from ..files import check_output_path
 
-    out = check_output_path(output, force)
+    out = check_output_path(output, force, (cover,))
     if out.suffix.lower() not in LOSSLESS:
         raise InputError(f"write the stego image losslessly (.png), not '{out.suffix or out.name}': lossy compression "
                          "at the first save costs the payload its margin")
-    if Path(cover).resolve() == out.resolve():
-        raise InputError("the output would overwrite the cover image; choose another path")
     return out
 
 

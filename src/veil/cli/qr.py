@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from .options import add_strength_arguments, write_stego
 
@@ -44,11 +43,8 @@ def reveal(args) -> int:
     from ..imaging import load_image, save_image
 
     if args.qr_out:
-        from ..errors import InputError
 
-        check_output_path(args.qr_out, args.force)
-        if Path(args.qr_out).resolve() == Path(args.stego).resolve():
-            raise InputError("--qr-out would overwrite the stego image; choose another path")
+        check_output_path(args.qr_out, args.force, (args.stego,))
     img = load_image(args.stego)
     text, qr = reveal_qr_image(img, model=args.model)
     if args.qr_out:
