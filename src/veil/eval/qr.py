@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
 import numpy as np
 
-from .samples import NATIVE_MAX, SMALL_RANGE, covers, module_accuracy, stego_through_png
+from .samples import NATIVE_MAX, SMALL_RANGE, module_accuracy, qr_stego_samples
 
 SHARP_EDGE_DENSITY = 0.06   # share of pixels with a grey-level gradient over 0.1: above = sharp-edge cover
 
@@ -56,7 +55,7 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
     from ..qr import get_model, min_cover_side, qr_model_for
     from ..imaging import pil_to_tensor
     from ..metrics import mae, psnr, ssim
-    from ..payloads.qr import encode_text, random_text, read_from_probabilities
+    from ..payloads.qr import read_from_probabilities
 
     model = get_model(model_name)
     if small and min_cover_side(qr_model_for(SMALL_RANGE[0], model)) > SMALL_RANGE[0]:
@@ -65,26 +64,21 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
     rng = random.Random(seed)
     rows = []
     t0 = time.time()
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "stego.png"
-        for f, size, cover in covers(folders, rng, crops, native, small):
-            m = qr_model_for(min(cover.size), model)   # small covers: the default's small-cover model
-            text = random_text(rng, min(max_len, m.spec.capacity("M")))
-            code = encode_text(text, "M", m.spec)
-            x, report = stego_through_png(model, cover, text, path, strength, verify)
-            prob = m.extract(x)[0, 0].numpy()
-            got, _ = read_from_probabilities(prob, m.spec)
-            c = pil_to_tensor(cover)
-            rgb = np.asarray(cover)
-            rows.append({"file": Path(f).name, "folder": str(f.parent), "size": size, "wh": list(cover.size),
-                         "len": len(text),
-                         "version": code.version, "ok": got == text,
-                         "model": m.card["name"], "module_acc": module_accuracy(prob, code, m.spec),
-                         "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb),
-                         "gain": report.gain, "strength_mode": report.mode})
-            if len(rows) % 50 == 0:
-                ok = sum(r["ok"] for r in rows) / len(rows)
-                log(f"{len(rows)} samples, {ok:.1%} exact, {time.time() - t0:.0f} s")
+    for f, size, cover, m, text, code, x, report in qr_stego_samples(model, folders, rng, crops, native, small,
+                                                                      max_len, strength, verify):
+        prob = m.extract(x)[0, 0].numpy()
+        got, _ = read_from_probabilities(prob, m.spec)
+        c = pil_to_tensor(cover)
+        rgb = np.asarray(cover)
+        rows.append({"file": Path(f).name, "folder": str(f.parent), "size": size, "wh": list(cover.size),
+                     "len": len(text),
+                     "version": code.version, "ok": got == text,
+                     "model": m.card["name"], "module_acc": module_accuracy(prob, code, m.spec),
+                     "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb),
+                     "gain": report.gain, "strength_mode": report.mode})
+        if len(rows) % 50 == 0:
+            ok = sum(r["ok"] for r in rows) / len(rows)
+            log(f"{len(rows)} samples, {ok:.1%} exact, {time.time() - t0:.0f} s")
     for r in rows:
         r["category"] = "sharp" if r["edge_density"] >= SHARP_EDGE_DENSITY else "flat"
     main = [r for r in rows if r["size"] != "small"]

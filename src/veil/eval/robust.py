@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import random
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -64,8 +63,8 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     from ..registry import get_model
     from ..imaging import pil_to_tensor
     from ..metrics import psnr
-    from ..payloads.qr import encode_text, random_text, read_from_probabilities
-    from .samples import covers, module_accuracy, stego_through_png
+    from ..payloads.qr import read_from_probabilities
+    from .samples import module_accuracy, qr_stego_samples
 
     model = get_model(model_name)
     cells = attack_cells(matrix)
@@ -74,22 +73,20 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     t0 = time.time()
     n = 0
     gains: list[float] = []
-    with tempfile.TemporaryDirectory() as tmp, torch.random.fork_rng():
+    with torch.random.fork_rng():
         torch.manual_seed(seed)
-        path = Path(tmp) / "stego.png"
-        for f, size, cover in covers(folders, rng, crops, native):
-            text = random_text(rng, max_len)
-            code = encode_text(text, "M", model.spec)
-            x, report = stego_through_png(model, cover, text, path, strength, verify)
+        for f, size, cover, m, text, code, x, report in qr_stego_samples(model, folders, rng, crops, native,
+                                                                          max_len=max_len, strength=strength,
+                                                                          verify=verify):
             gains.append(report.gain)
             p_stego = psnr(x, pil_to_tensor(cover))
             with torch.no_grad():
                 for spec, attack in cells.items():
                     y = attack(x)
-                    prob = model.extract(y)[0, 0].numpy()
-                    got, _ = read_from_probabilities(prob, model.spec)
+                    prob = m.extract(y)[0, 0].numpy()
+                    got, _ = read_from_probabilities(prob, m.spec)
                     rows[spec].append({"size": size, "folder": str(f.parent), "ok": got == text,
-                                       "module_acc": module_accuracy(prob, code, model.spec),
+                                       "module_acc": module_accuracy(prob, code, m.spec),
                                        "psnr": p_stego, "psnr_attack": psnr(y, x) if spec != "none" else None})
             n += 1
             if n % 20 == 0:

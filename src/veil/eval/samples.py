@@ -65,3 +65,22 @@ def stego_through_png(model, cover: Image.Image, text: str, path: Path, strength
     return pil_to_tensor(load_image(path)), report
 
 
+def qr_stego_samples(model, folders: list[str], rng, crops: int, native: int, small: int = 0, max_len: int = 32,
+                     strength: float = 1.0, verify: list[str] | None = None):
+    """The samples every QR evaluation reads: for each cover of :func:`covers`, a random text of up to ``max_len``
+    characters (within the capacity of the model that serves the cover's size) hidden through the public API and a
+    real PNG file. Yields (file, size kind, cover, the serving model, text, its QR code, the stego as read back from
+    the file, the strength report)."""
+    import tempfile
+
+    from ..payloads.qr import encode_text, random_text
+    from ..qr import qr_model_for
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "stego.png"
+        for f, size, cover in covers(folders, rng, crops, native, small):
+            m = qr_model_for(min(cover.size), model)   # small covers: the model's small-cover model
+            text = random_text(rng, min(max_len, m.spec.capacity("M")))
+            code = encode_text(text, "M", m.spec)
+            x, report = stego_through_png(model, cover, text, path, strength, verify)
+            yield f, size, cover, m, text, code, x, report
