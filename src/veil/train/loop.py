@@ -70,9 +70,10 @@ def start_model(cfg, out: Path, resume: bool, log=print):
         torch.set_num_threads(cfg.threads)
     torch.manual_seed(cfg.seed)
     model = create_model(cfg.arch, **cfg.model)
-    if cfg.init_from and not (resume and (out / "last.pt").is_file()):
-        init_weights(model, cfg.init_from, getattr(cfg, "init_only", None), log)
-        log(f"initialised from {cfg.init_from}")
+    init_from = getattr(cfg, "init_from", None)       # families that fine-tune have it
+    if init_from and not (resume and (out / "last.pt").is_file()):
+        init_weights(model, init_from, getattr(cfg, "init_only", None), log)
+        log(f"initialised from {init_from}")
     return model
 
 

@@ -29,9 +29,8 @@ import torch
 import torch.nn.functional as F
 
 from ..data import qr_digits as qd
-from ..registry import create_model
 from .config import QRNetConfig
-from .loop import make_optimizer, run_loop
+from .loop import make_optimizer, run_loop, start_model
 
 
 # ----------------------------------------------------------------------------- the seed's fixed data
@@ -172,12 +171,9 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> dict
 
 
 def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     if cfg.data not in ("fresh", "fixed"):
         raise ValueError(f"data must be fresh or fixed, got {cfg.data!r}")
-    torch.manual_seed(cfg.seed)
-    model = create_model(cfg.arch, **cfg.model)
+    model = start_model(cfg, out, resume, log)
     opt = make_optimizer(cfg, model.parameters())
     rng = random.Random(f"{cfg.seed}-qrnet-batches")
     sets = None

@@ -16,9 +16,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..registry import create_model
 from .config import SteganalyserConfig
-from .loop import make_optimizer, run_loop
+from .loop import make_optimizer, run_loop, start_model
 
 
 def tag_for(target_name: str) -> str:
@@ -74,12 +73,9 @@ def held_out_auc(model, cfg: SteganalyserConfig) -> dict:
 
 def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False, progress: bool = True,
                        log=print) -> dict:
-    if cfg.threads:
-        torch.set_num_threads(cfg.threads)
     if cfg.crop > cfg.pair_size:
         raise ValueError(f"crop {cfg.crop} is larger than pair_size {cfg.pair_size}")
-    torch.manual_seed(cfg.seed)
-    model = create_model(cfg.arch, **cfg.model)
+    model = start_model(cfg, out, resume, log)
     opt = make_optimizer(cfg, model.parameters())
     clean, stego = make_pairs(cfg, log)
     rng = random.Random(f"{cfg.seed}-steganalyser-batches")
