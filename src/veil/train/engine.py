@@ -1,7 +1,7 @@
-"""The training engine's two ends, shared by every family: a run's model (seed, threads, architecture, initial
-weights; :func:`veil.train.loop.start_model`), its steps (:func:`veil.train.loop.run_loop`: checkpoint, resume,
-log, progress) and, here, its export: the weights as safetensors and the card that every family writes the same
-way, with what only it knows added."""
+"""The one training engine: :func:`fit` runs any family (its model from :func:`veil.train.loop.start_model`: seed,
+threads, architecture, initial weights; its steps through :func:`veil.train.loop.run_loop`: checkpoint, bit-exact
+resume, log, progress), and :func:`export` writes the weights and the card every family writes the same way, with
+what only it knows added. A family module gives ``setup``: its samplers, its state and its step."""
 from __future__ import annotations
 
 import importlib
@@ -11,6 +11,20 @@ from pathlib import Path
 
 from ..files import write_json
 from ..weights import save_weights
+
+
+def fit(cfg, out: Path, setup, resume: bool = False, progress: bool = True, log=print) -> dict:
+    """Train (or resume from ``out/last.pt``) the model ``cfg`` describes. ``setup(cfg, model, opt, out, log)``
+    returns the family's (state, rngs, step, extras): the state the loop checkpoints (with ``step`` and ``wall``), the
+    samplers' random generators it restores on resume, the function of one step (``step(state) -> (loss terms, log
+    record)``) and anything the caller gets back beside the model and the final state."""
+    from .loop import make_optimizer, run_loop, start_model
+
+    model = start_model(cfg, out, resume, log)
+    opt = make_optimizer(cfg, model.parameters())
+    state, rngs, step, extras = setup(cfg, model, opt, out, log)
+    state = run_loop(cfg, out, model, opt, state, rngs, step, resume=resume, progress=progress, log=log)
+    return {"model": model, "state": state, **extras}
 
 
 def machine() -> str:

@@ -19,7 +19,7 @@ from ..losses import module_error, qr_hiding_loss
 from ..metrics import psnr
 from ..payloads.qr import random_code, render_matrix
 from .config import QRTrainConfig
-from .loop import make_optimizer, run_loop, start_model
+from .engine import fit
 
 
 class QRPool:
@@ -40,11 +40,8 @@ class QRPool:
         return torch.stack([self.images[i] for i in idx])[:, None], [self.targets[i] for i in idx]
 
 
-def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
-    """Train (or resume) a QR-hiding model; returns the final state dict summary. Writes ``out/last.pt``
-    and ``out/log.jsonl``."""
-    model = start_model(cfg, out, resume, log)
-    opt = make_optimizer(cfg, model.parameters())
+def setup(cfg, model, opt, out: Path, log=print):
+    """The family's part of a run (veil.train.engine.fit): samplers, state and step."""
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "wall": 0.0}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
     pool = QRPool(cfg.qr_pool, model.processing_size, model.spec, cfg.seed)
@@ -80,6 +77,10 @@ def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool
                       "attack": attack.last if attack is not None else "none", "crop": covers.crop}
         return terms, record
 
-    run_loop(cfg, out, model, opt, state, {"cover_rng": covers.rng, "pool_rng": pool.rng}, step_fn,
-             resume=resume, progress=progress, log=log)
-    return {"model": model, "state": state, "covers": covers}
+    return state, {"cover_rng": covers.rng, "pool_rng": pool.rng}, step_fn, {"covers": covers}
+
+
+def train_qr(cfg: QRTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
+    """Train (or resume) a QR-hiding model: {"model", "state", "covers"}. Writes ``out/last.pt`` and
+    ``out/log.jsonl``."""
+    return fit(cfg, out, setup, resume, progress, log)

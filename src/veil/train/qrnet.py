@@ -30,7 +30,7 @@ import torch.nn.functional as F
 
 from ..data import qr_digits as qd
 from .config import QRNetConfig
-from .loop import make_optimizer, run_loop, start_model
+from .engine import fit
 
 
 # ----------------------------------------------------------------------------- the seed's fixed data
@@ -170,11 +170,8 @@ def accuracy(model, x: torch.Tensor, y: torch.Tensor, batch: int = 1000) -> dict
     return {"per_digit": float(ok.float().mean()), "exact": float(ok.all(1).float().mean()), "n": len(y)}
 
 
-def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
-    if cfg.data not in ("fresh", "fixed"):
-        raise ValueError(f"data must be fresh or fixed, got {cfg.data!r}")
-    model = start_model(cfg, out, resume, log)
-    opt = make_optimizer(cfg, model.parameters())
+def setup(cfg, model, opt, out: Path, log=print):
+    """The family's part of a run (veil.train.engine.fit): the code sets or pools, state and step."""
     rng = random.Random(f"{cfg.seed}-qrnet-batches")
     sets = None
     if cfg.data == "fixed":
@@ -248,11 +245,16 @@ def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: boo
             state["log_now"] = True
         return terms, record
 
-    state = {"step": 0, "wall": 0.0}
-    state = run_loop(cfg, out, model, opt, state, {"batches": rng}, step, resume=resume, progress=progress, log=log)
-    result = {"model": model, "state": state}
+    return {"step": 0, "wall": 0.0}, {"batches": rng}, step, {"sets": sets, "pool_s": pool_s}
+
+
+def train_qrnet(cfg: QRNetConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
+    if cfg.data not in ("fresh", "fixed"):
+        raise ValueError(f"data must be fresh or fixed, got {cfg.data!r}")
+    result = fit(cfg, out, setup, resume, progress, log)
+    sets, pool_s = result.pop("sets"), result.pop("pool_s")
     if sets is not None:
-        result["val"] = accuracy(model, *sets["val"])
+        result["val"] = accuracy(result["model"], *sets["val"])
         result["gen_s"] = sets["gen_s"]
     else:
         result["gen_s"] = pool_s

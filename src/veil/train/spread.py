@@ -21,15 +21,13 @@ from ..imaging import quantize_8bit
 from ..losses import bit_error, cover_loss, message_loss
 from ..metrics import psnr
 from .config import SpreadTrainConfig
-from .loop import make_optimizer, run_loop, start_model
+from .engine import fit
 
 
-def train_spread(cfg: SpreadTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
-    """Train (or resume) a spread-message model; writes ``out/last.pt`` and ``out/log.jsonl``."""
+def setup(cfg, model, opt, out: Path, log=print):
+    """The family's part of a run (veil.train.engine.fit): samplers, state and step."""
     from ..attacks import parse_attack
 
-    model = start_model(cfg, out, resume, log)
-    opt = make_optimizer(cfg, model.parameters())
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "attacks_on": not cfg.attacks,
              "wall": 0.0}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
@@ -82,6 +80,10 @@ def train_spread(cfg: SpreadTrainConfig, out: Path, resume: bool = False, progre
                       "attack": "|".join(names), "crop": covers.crop}
         return terms, record
 
-    run_loop(cfg, out, model, opt, state, {"cover_rng": covers.rng}, step_fn, resume=resume, progress=progress,
-             log=log)
-    return {"model": model, "state": state, "covers": covers}
+    return state, {"cover_rng": covers.rng}, step_fn, {"covers": covers}
+
+
+def train_spread(cfg: SpreadTrainConfig, out: Path, resume: bool = False, progress: bool = True, log=print) -> dict:
+    """Train (or resume) a spread-message model: {"model", "state", "covers"}. Writes ``out/last.pt`` and
+    ``out/log.jsonl``."""
+    return fit(cfg, out, setup, resume, progress, log)

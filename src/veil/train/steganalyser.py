@@ -17,7 +17,7 @@ import numpy as np
 import torch
 
 from .config import SteganalyserConfig
-from .loop import make_optimizer, run_loop, start_model
+from .engine import fit
 
 
 def tag_for(target_name: str) -> str:
@@ -71,12 +71,8 @@ def held_out_auc(model, cfg: SteganalyserConfig) -> dict:
     return {**res, "n_clean": len(clean), "n_stego": len(stego), "images": cfg.val, "crop": cfg.eval_crop}
 
 
-def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False, progress: bool = True,
-                       log=print) -> dict:
-    if cfg.crop > cfg.pair_size:
-        raise ValueError(f"crop {cfg.crop} is larger than pair_size {cfg.pair_size}")
-    model = start_model(cfg, out, resume, log)
-    opt = make_optimizer(cfg, model.parameters())
+def setup(cfg, model, opt, out: Path, log=print):
+    """The family's part of a run (veil.train.engine.fit): clean/stego pairs, state and step."""
     clean, stego = make_pairs(cfg, log)
     rng = random.Random(f"{cfg.seed}-steganalyser-batches")
     bce = torch.nn.BCEWithLogitsLoss()
@@ -93,9 +89,14 @@ def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False,
         record = {"loss": float(loss.detach()), "acc_ema": round(acc_ema[0], 4)} if state["log_now"] else {}
         return {"loss": loss}, record
 
-    state = {"step": 0, "wall": 0.0}
-    state = run_loop(cfg, out, model, opt, state, {"batches": rng}, step, resume=resume, progress=progress, log=log)
-    return {"model": model, "state": state}
+    return {"step": 0, "wall": 0.0}, {"batches": rng}, step, {}
+
+
+def train_steganalyser(cfg: SteganalyserConfig, out: Path, resume: bool = False, progress: bool = True,
+                       log=print) -> dict:
+    if cfg.crop > cfg.pair_size:
+        raise ValueError(f"crop {cfg.crop} is larger than pair_size {cfg.pair_size}")
+    return fit(cfg, out, setup, resume, progress, log)
 
 
 def write_card(model, cfg: SteganalyserConfig, state: dict, metrics: dict, out: Path, command: str) -> dict:
