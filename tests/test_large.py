@@ -107,7 +107,8 @@ def test_verify_on_a_large_cover_works_on_uint8_pixels(sample, route, verify, mo
     m = api.get_model(None, "qr" if route == "qr" else "message")
     monkeypatch.setattr(type(m), "embed", lambda *a, **k: pytest.fail("float embed on a large cover"))
     stego, rep = hide(cover, "large", verify=verify)
-    assert rep.mode == ref.mode == "verified" and rep.gain == ref.gain and rep.attacks == verify and rep.reads_back
+    assert rep.mode == ref.mode == "verified" and rep.strength == ref.strength and rep.attacks == verify
+    assert rep.reads_back
     assert np.abs(np.asarray(stego, dtype=int) - np.asarray(floats, dtype=int)).max() <= 1
     reveal = veil.reveal_qr if route == "qr" else veil.reveal
     for spec in verify:

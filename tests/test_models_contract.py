@@ -159,7 +159,7 @@ def test_strength_scales_the_residual(model):
     qr = torch.zeros(1, 1, model.processing_size, model.processing_size)
     with torch.no_grad():
         r1 = model.residual(cover, qr)
-        model.strength.fill_(2.0)
+        model.calibrated_gain.fill_(2.0)
         r2 = model.residual(cover, qr)
     assert float(r1.abs().max()) > 0
     assert torch.allclose(r2, 2 * r1, atol=1e-5)

@@ -33,7 +33,7 @@ def test_every_card_is_complete_and_its_weights_match():
 
 def test_load_model_is_strict_and_checks_the_hash(tmp_path, monkeypatch):
     m = veil.load_model("qr_densenet")
-    assert not m.training and float(m.strength) > 0
+    assert not m.training and float(m.calibrated_gain) > 0
     card = json.loads(json.dumps(get_card("qr_densenet")))
     card["weights"]["sha256"] = "0" * 64
     with pytest.raises(VeilError, match="corrupt"):
@@ -149,3 +149,23 @@ def test_the_cli_says_a_former_name_in_one_line(sample_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert err[0] == "veil: warning: the model name qrnet.seed is deprecated: it is qrnet.paper now"
     assert len(err) == 2 and "no six-digit QR code" in err[1]
+
+
+def test_the_calibrated_gain_keeps_its_key_in_weight_files(tmp_path):
+    # in code it is calibrated_gain; in state dicts and files the key the shipped weights were released with
+    from veil.models.base import GAIN_FILE_KEY
+    from veil.registry import create_model
+    from veil.weights import save_weights
+
+    m = veil.load_model("qr_densenet")
+    calibration = get_card("qr_densenet")["training"]["calibration"]
+    assert float(m.calibrated_gain) == pytest.approx(calibration["calibrated_gain"])
+    sd = m.state_dict()
+    assert GAIN_FILE_KEY in sd and "calibrated_gain" not in sd
+    m.calibrated_gain.fill_(1.7)
+    save_weights(m, tmp_path / "w.safetensors")
+    from safetensors.torch import load_file
+
+    fresh = create_model("qr_densenet", **get_card("qr_densenet")["kwargs"])
+    fresh.load_state_dict(load_file(str(tmp_path / "w.safetensors")), strict=True)
+    assert float(fresh.calibrated_gain) == pytest.approx(1.7)

@@ -17,9 +17,9 @@ def test_gain_scales_the_residual_linearly(sample):
     c = pil_to_tensor(sample.resize((128, 128)))
     q = qr_tensor([encode_text("gain", "M", m.spec)], m)
     r1 = m.residual(c, q)
-    r2 = m.residual(c, q, gain=2.0)
+    r2 = m.residual(c, q, strength=2.0)
     assert torch.allclose(r2, 2 * r1, atol=1e-6)
-    assert float(m.strength) > 0 and r1.abs().max() > 0
+    assert float(m.calibrated_gain) > 0 and r1.abs().max() > 0
 
 
 def test_stronger_is_louder(sample):
@@ -34,7 +34,7 @@ def test_verified_hide_survives_the_named_attack_and_is_quieter_than_needed(samp
     strength chosen is a rung of the ladder."""
     text = "verified 77"
     stego, rep = hide_qr_report(sample, text, model="qr_densenet.robust", verify=["jpeg:50"])
-    assert rep.mode == "verified" and rep.gain in DEFAULT_LADDER and rep.tried >= 2
+    assert rep.mode == "verified" and rep.strength in DEFAULT_LADDER and rep.tried >= 2
     p = tmp_path / "s.png"
     stego.save(p)
     Image.open(p).convert("RGB").save(tmp_path / "q50.jpg", quality=50)
@@ -45,7 +45,7 @@ def test_verified_hide_survives_the_named_attack_and_is_quieter_than_needed(samp
 
 def test_an_attack_nothing_survives_is_reported_not_hidden(sample):
     stego, rep = hide_qr_report(sample, "too much", model="qr_densenet", verify=["resize:0.05"])
-    assert rep.mode == "unverified" and rep.failed == ["resize:0.05"] and rep.gain == max(DEFAULT_LADDER)
+    assert rep.mode == "unverified" and rep.failed == ["resize:0.05"] and rep.strength == max(DEFAULT_LADDER)
     assert stego.size == sample.size
 
 
@@ -75,6 +75,6 @@ def test_robust_model_verifies_by_default_and_a_fixed_strength_turns_it_off():
     _, rep = hide_qr_report(cover, "by default", model="qr_densenet.robust")
     assert rep.mode in ("verified", "unverified") and rep.attacks == card["verify_default"]
     _, rep = hide_qr_report(cover, "fixed", model="qr_densenet.robust", strength=1)
-    assert rep.mode == "fixed" and rep.gain == 1.0
+    assert rep.mode == "fixed" and rep.strength == 1.0
     _, rep = hide_qr_report(cover, "quiet", model="qr_densenet")       # the default QR model has no default verify
     assert rep.mode == "fixed"

@@ -44,9 +44,9 @@ def reveal(image, *, passphrase: str | None = None, model: str | None = None):
 
 def hide_qr(image, text: str, model: str | None = None, ecc: str = "M", strength: float | None = None, verify=None):
     """Hide ``text`` in ``image`` (PIL) as an invisible QR code; returns the stego image (PIL, cover's size).
-    ``strength`` multiplies the calibrated strength; ``verify`` (e.g. ["jpeg:50", "blur:1"]) instead picks the
+    ``strength`` multiplies the calibrated gain; ``verify`` (e.g. ["jpeg:50", "blur:1"]) instead picks the
     quietest strength after which the text still reads back through those attacks. Neither given: the model's
-    default (qr_densenet.robust verifies against its card's attacks; the others use the calibrated strength)."""
+    default (qr_densenet.robust verifies against its card's attacks; the others use the calibrated gain)."""
     from .api import hide_qr as _hide
 
     return _hide(image, text, model=model, ecc=ecc, strength=strength, verify=verify)

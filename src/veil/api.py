@@ -38,7 +38,7 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
     """:func:`hide_qr`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
     image = _check_image(image, "cover")
     asked = get_model(model, "qr")
-    gain, attacks = check_hiding_options(strength, verify, asked)
+    strength, attacks = check_hiding_options(strength, verify, asked)
     m = qr_model_for(min(image.size), asked)
     check_size(image, min_side=min_cover_side(m), what="cover")
     try:
@@ -53,62 +53,62 @@ def hide_qr_report(image: Image.Image, text: str, model: str | None = None, ecc:
     def reads(x):
         return reveal_qr_tensor(x, m)[0][0] == code.text
 
-    out, report = _hide_pixels(rgb, alpha, m, qr_tensor([code], m), reads, gain, attacks, check, "text")
+    out, report = _hide_pixels(rgb, alpha, m, qr_tensor([code], m), reads, strength, attacks, check, "text")
     return _like_cover(out, image), report
 
 
-def _hide_pixels(rgb: Image.Image, alpha, m, payload, reads, gain: float, attacks: list[str], check: bool,
+def _hide_pixels(rgb: Image.Image, alpha, m, payload, reads, strength: float, attacks: list[str], check: bool,
                  what: str = "message"):
     """(stego PIL image, :class:`veil.strength.StrengthReport`): ``payload`` embedded in the RGB cover by ``m``
-    (a model with ``embed``, ``embed_array`` and ``small_view``) at ``gain``, or at the quietest gain after which
-    ``reads`` still gets it back through each of ``attacks``; the 8-bit result is read back before it is returned
+    (a model with ``embed``, ``embed_array`` and ``small_view``) at ``strength``, or at the quietest strength after
+    which ``reads`` still gets it back through each of ``attacks``; the 8-bit result is read back before it is returned
     (:func:`veil.strength.check_reads_back`).
 
     Fixed gains, and large covers (over ``STRIPED_ATTACK_ABOVE`` pixels) whose attacks can run in stripes, work on
     the file's uint8 pixels in stripes; other attacks are checked on the whole float image."""
     from .attacks import Chain, Quantize8bit, parse_attack
     from .imaging import quantize_8bit
-    from .strength import StrengthReport, check_reads_back, choose_gain
+    from .strength import StrengthReport, check_reads_back, choose_strength
 
     a = np.asarray(rgb)
     chains = [Chain(parse_attack(x), Quantize8bit()) for x in attacks]
     if attacks and not (a.shape[0] * a.shape[1] > STRIPED_ATTACK_ABOVE and all(map(_array_attack, chains))):
         cover = pil_to_tensor(rgb)
-        stego, report = choose_gain(lambda g: quantize_8bit(m.embed(cover, payload, gain=g)), reads, attacks)
+        stego, report = choose_strength(lambda g: quantize_8bit(m.embed(cover, payload, strength=g)), reads, attacks)
         check_reads_back(stego, reads, report, check, what)
         return tensor_to_pil(stego, alpha), report
     if attacks:
         def apply(stego, attack):
             return m.small_view(_array_attack(Chain(attack, Quantize8bit()))(stego))
 
-        stego, report = choose_gain(lambda g: m.embed_array(a, payload, gain=g), reads, attacks, apply=apply)
+        stego, report = choose_strength(lambda g: m.embed_array(a, payload, strength=g), reads, attacks, apply=apply)
     else:
-        stego, report = m.embed_array(a, payload, gain=gain), StrengthReport(gain, "fixed")
+        stego, report = m.embed_array(a, payload, strength=strength), StrengthReport(strength, "fixed")
     check_reads_back(m.small_view(stego), reads, report, check, what)
     return array_to_pil(stego, alpha), report
 
 
 def check_hiding_options(strength, verify, model=None) -> tuple[float, list[str]]:
-    """(gain, attacks to verify) from a hide's ``strength`` and ``verify``, or InputError; one or the other.
+    """(strength, attacks to verify) from a hide's ``strength`` and ``verify``, or InputError; one or the other.
     Neither given (``strength`` None): the model's own default, which is the attacks its card lists under
     ``verify_default`` (the model picks each image's quietest surviving strength), else the calibrated gain."""
     if strength is None and verify is None:
         verify = (getattr(model, "card", None) or {}).get("verify_default")
-    gain, attacks = _check_strength(1.0 if strength is None else strength), _check_verify(verify)
+    chosen, attacks = _check_strength(1.0 if strength is None else strength), _check_verify(verify)
     if attacks and strength is not None:
         raise InputError("give either a fixed strength or attacks to verify, not both")
-    return gain, attacks
+    return chosen, attacks
 
 
 def _check_strength(strength) -> float:
-    """A multiple of the calibrated strength, (0, 10]."""
+    """A multiple of the calibrated gain, (0, 10]."""
     try:
         value = float(strength)
     except (TypeError, ValueError):
-        raise InputError(f"strength must be a number (a multiple of the calibrated strength), got {strength!r}") \
+        raise InputError(f"strength must be a number (a multiple of the calibrated gain), got {strength!r}") \
             from None
     if isinstance(strength, bool) or not 0 < value <= 10:
-        raise InputError(f"strength must be in (0, 10] (1 = the calibrated strength), got {strength!r}")
+        raise InputError(f"strength must be in (0, 10] (1 = the calibrated gain), got {strength!r}")
     return value
 
 
@@ -139,7 +139,7 @@ def hide_qr(image: Image.Image, text: str, model: str | None = None, ecc: str = 
     ``verify`` (attack specs, e.g. ["jpeg:50", "blur:1"]) instead picks, for this image, the quietest
     strength after which the text still reads back through each of those attacks (veil.strength). Neither
     given: the model's default (qr_densenet.robust verifies against the attacks its card lists, every other
-    model uses its calibrated strength).
+    model uses its calibrated gain).
 
     The stego, rounded to 8 bits as it will be saved, is read back before it is returned: when the text does
     not come back (a strength far too low), InputError, unless ``check`` is False.
@@ -267,7 +267,7 @@ def hide_report(image: Image.Image, message, *, passphrase: str | None = None, m
     image = _check_image(image, "cover")
     message, passphrase = _check_message(message), _check_passphrase(passphrase)
     m = get_model(model, "message")
-    gain, attacks = check_hiding_options(strength, verify, m)
+    strength, attacks = check_hiding_options(strength, verify, m)
     bits = message_bits(message, m, ecc, passphrase)     # capacity and text errors before any pixel work
     rgb, alpha = split_alpha(image)
 
@@ -275,7 +275,7 @@ def hide_report(image: Image.Image, message, *, passphrase: str | None = None, m
         got = reveal_tensor(x, m, passphrase).decoded
         return got is not None and got.message == message
 
-    out, report = _hide_pixels(rgb, alpha, m, bits, reads, gain, attacks, check)
+    out, report = _hide_pixels(rgb, alpha, m, bits, reads, strength, attacks, check)
     return _like_cover(out, image), report
 
 

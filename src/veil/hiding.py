@@ -39,10 +39,10 @@ def message_bits(message: str | bytes, model, ecc: str = "M", passphrase: str | 
     return torch.from_numpy(encode_message(message, model.n_bits, ecc, passphrase).astype(np.int64))[None]
 
 
-def hide_tensor(cover: torch.Tensor, bits: torch.Tensor, model, gain: float = 1.0) -> torch.Tensor:
-    """cover [B,3,H,W], bits [B,n] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving); ``gain``
-    multiplies the model's calibrated strength."""
-    return model.embed(cover, bits, gain=gain)
+def hide_tensor(cover: torch.Tensor, bits: torch.Tensor, model, strength: float = 1.0) -> torch.Tensor:
+    """cover [B,3,H,W], bits [B,n] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving); ``strength``
+    multiplies the model's calibrated gain."""
+    return model.embed(cover, bits, strength=strength)
 
 
 def read_probs(stego: torch.Tensor, model) -> np.ndarray:

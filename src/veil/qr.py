@@ -60,10 +60,10 @@ def qr_tensor(codes: list[QRCode], model):
     return torch.stack([torch.from_numpy(render_matrix(c.matrix, p, b)) for c in codes])[:, None]
 
 
-def hide_qr_tensor(cover, codes: list[QRCode], model, gain: float = 1.0):
-    """cover [B,3,H,W] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving); ``gain`` multiplies the
-    model's calibrated strength."""
-    return model.embed(cover, qr_tensor(codes, model), gain=gain)
+def hide_qr_tensor(cover, codes: list[QRCode], model, strength: float = 1.0):
+    """cover [B,3,H,W] -> stego [B,3,H,W] float in [0,1] (round to 8 bits when saving); ``strength`` multiplies the
+    model's calibrated gain."""
+    return model.embed(cover, qr_tensor(codes, model), strength=strength)
 
 
 def reveal_qr_tensor(stego, model) -> list[tuple[str | None, np.ndarray]]:

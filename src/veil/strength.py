@@ -3,8 +3,8 @@
 A calibrated gain (veil.train.calibrate) is one number for all images, set by the hardest ones: most covers
 carry the code with room to spare. The encoder knows the text, so when the user names the attacks the stego
 must survive (``veil qr hide --verify jpeg:50,blur:1``), it can check before writing, with the real codec and
-the real reader, which of a ladder of gains (multiples of the calibrated one) still gives the text back after
-each of them, and keep the smallest such gain plus ``margin`` rungs (an attack in the wild differs from the one
+the real reader, which of a ladder of strengths (multiples of the calibrated gain) still gives the text back after
+each of them, and keep the smallest such strength plus ``margin`` rungs (an attack in the wild differs from the one
 checked: other noise, another resampler or JPEG encoder). Measured in
 results/robust_qr_qr_densenet.robust_verified.json: the named attacks pass by construction, at about the
 calibrated loudness on average (easy covers get quieter, hard ones louder).
@@ -22,21 +22,21 @@ VERIFY_SEED = 0          # the noise attacks draw from a fixed seed, so a hide i
 
 @dataclass
 class StrengthReport:
-    """How the strength of one hide was chosen. ``gain`` multiplies the model's calibrated strength."""
-    gain: float
+    """How the strength of one hide was chosen: ``strength`` multiplies the model's calibrated gain."""
+    strength: float
     mode: str                       # "fixed" | "verified" | "unverified" (no rung passed: the loudest was kept)
     attacks: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # attacks the written image did not survive (unverified)
-    tried: int = 0                  # gains embedded and checked
+    tried: int = 0                  # strengths embedded and checked
     reads_back: bool | None = None  # the written 8-bit image, unattacked, gives the payload back (None: not checked)
 
     def describe(self) -> str:
         if self.mode == "fixed":
-            return f"strength {self.gain:g} x calibrated"
+            return f"strength {self.strength:g} x calibrated"
         if self.mode == "verified":
-            return (f"strength {self.gain:g} x calibrated: the quietest of {self.tried} checked that reads back "
+            return (f"strength {self.strength:g} x calibrated: the quietest of {self.tried} checked that reads back "
                     f"after {', '.join(self.attacks)}, plus margin")
-        return (f"strength {self.gain:g} x calibrated (the loudest tried); the text did NOT read back after "
+        return (f"strength {self.strength:g} x calibrated (the loudest tried); the text did NOT read back after "
                 f"{', '.join(self.failed)}")
 
 
@@ -50,7 +50,7 @@ def check_reads_back(stego: torch.Tensor, reads, report: StrengthReport, check: 
     with torch.no_grad():
         report.reads_back = bool(reads(stego))
     if check and not report.reads_back:
-        raise InputError(f"the {payload} does not read back from the stego image at strength {report.gain:g} x "
+        raise InputError(f"the {payload} does not read back from the stego image at strength {report.strength:g} x "
                          "calibrated, so nothing was written: raise the strength (--no-check / check=False writes "
                          "it anyway)")
 
@@ -61,10 +61,10 @@ def _attacked_tensor(stego: torch.Tensor, attack) -> torch.Tensor:
     return quantize_8bit(attack(stego))
 
 
-def _failures(embed, reads, gain: float, attacks: list, specs: list[str], stop_early: bool = True,
+def _failures(embed, reads, strength: float, attacks: list, specs: list[str], stop_early: bool = True,
               apply=_attacked_tensor):
-    """Embed at ``gain`` and return (stego, specs of the attacks after which ``reads`` is False)."""
-    stego = embed(gain)
+    """Embed at ``strength`` and return (stego, specs of the attacks after which ``reads`` is False)."""
+    stego = embed(strength)
     failed = []
     with torch.random.fork_rng(), torch.no_grad():
         torch.manual_seed(VERIFY_SEED)
@@ -76,13 +76,13 @@ def _failures(embed, reads, gain: float, attacks: list, specs: list[str], stop_e
     return stego, failed
 
 
-def choose_gain(embed, reads, attacks: list[str], ladder=DEFAULT_LADDER, margin: int = 1,
+def choose_strength(embed, reads, attacks: list[str], ladder=DEFAULT_LADDER, margin: int = 1,
                 apply=_attacked_tensor) -> tuple[torch.Tensor, StrengthReport]:
-    """(stego, report) for one image: ``embed(gain)`` makes the stego at a gain, rounded to 8 bits as it will be
+    """(stego, report) for one image: ``embed(strength)`` makes the stego at a strength, rounded to 8 bits as it will be
     written (a tensor [1,3,H,W], or whatever ``apply`` takes), ``apply(stego, attack)`` attacks it as a file
     would be (by default: the attack module on the tensor, rounded to 8 bits), and ``reads(image)`` says whether
     the payload comes back exactly from the attacked image. Picks the smallest rung of ``ladder`` (binary
-    search, success is close to monotone in the gain) after which the payload reads back through every attack,
+    search, success is close to monotone in the strength) after which the payload reads back through every attack,
     moved up ``margin`` rungs and checked again (stepping further up if that rung fails)."""
     from .attacks import parse_attack
 

@@ -113,7 +113,7 @@ def run(args) -> int:
         print(f"{row['size']:>10}: hide {row['hide_s'] * 1000:7.1f} ms   reveal {row['reveal_s'] * 1000:7.1f} ms"
               f"{png}   "
               f"peak RSS {row['peak_rss_mb']:6.0f} MB")
-    what = {"qr": "in-memory PIL -> PIL hide (calibrated strength) and PIL -> text reveal, median",
+    what = {"qr": "in-memory PIL -> PIL hide (calibrated gain) and PIL -> text reveal, median",
             "image": "in-memory PIL cover + PIL secret -> PIL stego hide, PIL -> PIL reveal, median",
             "message": "in-memory PIL -> PIL hide and PIL -> message reveal, median; png_save_s: the same stego "
                        "saved as PNG to memory (Pillow defaults), median"}[args.task]

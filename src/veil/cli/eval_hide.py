@@ -20,7 +20,7 @@ def add_parser(esub) -> None:
     p.add_argument("--crops", type=int, default=8, help="random 256 px crops per photo (default 8)")
     p.add_argument("--native", type=int, default=1, help="texts hidden at the photo's native size, per photo")
     p.add_argument("--clean", type=int, default=2000, help="clean crops revealed for the false-positive run")
-    p.add_argument("--strength", type=float, default=1.0, help="multiple of the calibrated strength (a sweep point)")
+    p.add_argument("--strength", type=float, default=1.0, help="multiple of the calibrated gain (a sweep point)")
     p.add_argument("--peers", action="store_true",
                    help="also run invisible-watermark's RivaGAN and DWT-DCT-SVD (pip install 'veil[peers]')")
     p.add_argument("--seed", type=int, default=0)

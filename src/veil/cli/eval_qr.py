@@ -22,7 +22,7 @@ def add_parser(esub) -> None:
     p.add_argument("--out", default=None, help="result file (default results/qr_eval_<model>.json)")
     options.add_card_argument(p)
     p.add_argument("--strength", type=float, default=1.0,
-                   help="as in `veil qr hide`: multiple of the calibrated strength (default 1; another value adds "
+                   help="as in `veil qr hide`: multiple of the calibrated gain (default 1; another value adds "
                         "_strength<X> to the result file names)")
     p.add_argument("--verify", default=None, metavar="LIST",
                    help="as in `veil qr hide`: hide each text at the quietest strength that survives these attacks "
@@ -93,7 +93,7 @@ def run(args) -> int:
               f"flat {res['by_category']['flat'].get('success', float('nan')):.2%}, "
               f"sharp {res['by_category']['sharp'].get('success', float('nan')):.2%}), "
               f"PSNR {o['psnr_mean']:.2f} dB (min {o['psnr_min']:.2f}), SSIM {o['ssim_mean']:.4f}, "
-              f"MAE {o['mae_mean'] * 255:.3f}/255, mean strength {o['gain_mean']:.2f} x calibrated -> {out}")
+              f"MAE {o['mae_mean'] * 255:.3f}/255, mean strength {o['strength_mean']:.2f} x calibrated -> {out}")
         if args.card:
             from ..registry import update_card
 

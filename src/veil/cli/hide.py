@@ -18,7 +18,7 @@ def add_parser(sub) -> None:
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["M", "L"],
                    help="error correction: M (default) or L (more capacity, less margin)")
-    add_strength_arguments(h, "multiple of the model's calibrated strength (default 1)", "message")
+    add_strength_arguments(h, "multiple of the model's calibrated gain (default 1)", "message")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     h.set_defaults(func=hide)
 

@@ -65,7 +65,7 @@ def measure(model_name: str | None, w: int, h: int, repeats: int) -> dict:
     model = get_model(model_name)
     cover = _smooth_image(np.random.default_rng(0), w, h)
     text = "veil benchmark 0123456789"
-    # the calibrated strength: the network's cost, not a per-image verification's
+    # the calibrated gain: the network's cost, not a per-image verification's
     return {"size": f"{w}x{h}", **_timed(lambda: hide_qr(cover, text, model=model, strength=1.0),
                                          lambda s: reveal_qr(s, model=model), repeats, check=lambda t: t == text)}
 

@@ -42,7 +42,7 @@ def _summary(rows: list[dict]) -> dict:
         "psnr_p5": float(np.percentile(ps, 5)),
         "ssim_mean": statistics.fmean(r["ssim"] for r in rows),
         "mae_mean": statistics.fmean(r["mae"] for r in rows),
-        "gain_mean": statistics.fmean(r["gain"] for r in rows),
+        "strength_mean": statistics.fmean(r["strength"] for r in rows),
         "unverified": sum(r["strength_mode"] == "unverified" for r in rows),
     }
 
@@ -75,7 +75,7 @@ def evaluate(model_name: str | None, folders: list[str], crops: int = 24, native
                      "version": code.version, "ok": got == text,
                      "model": m.card["name"], "module_acc": module_accuracy(prob, code, m.spec),
                      "psnr": psnr(x, c), "ssim": ssim(x, c), "mae": mae(x, c), "edge_density": edge_density(rgb),
-                     "gain": report.gain, "strength_mode": report.mode})
+                     "strength": report.strength, "strength_mode": report.mode})
         if len(rows) % 50 == 0:
             ok = sum(r["ok"] for r in rows) / len(rows)
             log(f"{len(rows)} samples, {ok:.1%} exact, {time.time() - t0:.0f} s")
@@ -112,10 +112,10 @@ def card_metrics(res: dict, command: str) -> dict:
         "success_small": res["by_size"].get("small", {}).get("success"),
         "psnr": o["psnr_mean"], "psnr_min": o["psnr_min"], "ssim": o["ssim_mean"], "mae": o["mae_mean"],
         "module_accuracy": o["module_accuracy"], "samples": o["n"], "images": res["images"],
-        "gain_mean": o["gain_mean"], "command": command,
+        "strength_mean": o["strength_mean"], "command": command,
     }
 
 
 def result_suffix(strength: float, verify: list[str]) -> str:
-    """Result-file suffix: '' for the calibrated strength, _strength<X> for another, _verified with --verify."""
+    """Result-file suffix: '' for the calibrated gain, _strength<X> for another, _verified with --verify."""
     return "_verified" if verify else "" if strength == 1.0 else f"_strength{strength:g}"

@@ -72,13 +72,13 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
     rows: dict[str, list[dict]] = {k: [] for k in cells}
     t0 = time.time()
     n = 0
-    gains: list[float] = []
+    strengths: list[float] = []
     with torch.random.fork_rng():
         torch.manual_seed(seed)
         for f, size, cover, m, text, code, x, report in qr_stego_samples(model, folders, rng, crops, native,
                                                                           max_len=max_len, strength=strength,
                                                                           verify=verify):
-            gains.append(report.gain)
+            strengths.append(report.strength)
             p_stego = psnr(x, pil_to_tensor(cover))
             with torch.no_grad():
                 for spec, attack in cells.items():
@@ -104,7 +104,7 @@ def evaluate_attacks(model_name, folders: list[str], matrix: dict[str, list[str]
                      "file": "stego saved as PNG and read back, then attacked; JPEG = Pillow/libjpeg 4:2:0; "
                              "every attacked image rounded to 8 bits", "seed": seed,
                      "strength": strength, "verify": list(verify or [])},
-        "gain_mean": statistics.fmean(gains) if gains else None,
+        "strength_mean": statistics.fmean(strengths) if strengths else None,
         "matrix": matrix, "cells": table, "samples": n, "wall_s": round(time.time() - t0, 1),
     }
 
@@ -148,7 +148,7 @@ def plot(results: list[dict], path: Path) -> None:
 def summary_lines(res: dict) -> list[str]:
     verify = res["protocol"].get("verify")
     lines = [f"{res['model']}: {res['samples']} samples, stego PSNR {res['cells']['none']['psnr_stego']:.2f} dB, "
-             f"no attack {res['cells']['none']['success']:.1%}, mean strength {res.get('gain_mean') or 1:.2f} "
+             f"no attack {res['cells']['none']['success']:.1%}, mean strength {res.get('strength_mean') or 1:.2f} "
              f"x calibrated" + (f" (verified against {', '.join(verify)})" if verify else "")]
     for fam, specs in res["matrix"].items():
         cells = ", ".join(f"{s} {res['cells'][s]['success']:.0%}" for s in specs)

@@ -22,6 +22,27 @@ from ..payloads.qr import QRSpec
 from .contract import HIDING_OUTPUTS, VeilModel, inference  # noqa: F401  (inference: re-exported)
 
 
+# The calibrated gain's key in weight files. A saved scalar buffer is part of the file format, so the files keep the
+# key they were released with; in code the buffer is ``calibrated_gain``.
+GAIN_FILE_KEY = "strength"
+
+
+def register_calibrated_gain(model: nn.Module) -> None:
+    """Give a hiding model its ``calibrated_gain`` buffer (1 until veil.train.calibrate sets it; every hide multiplies
+    it by the hide's ``strength``), stored in state dicts and weight files under :data:`GAIN_FILE_KEY`."""
+    model.register_buffer("calibrated_gain", torch.tensor(1.0))
+
+    def to_file(module, state_dict, prefix, local_metadata):
+        state_dict[prefix + GAIN_FILE_KEY] = state_dict.pop(prefix + "calibrated_gain")
+
+    def from_file(module, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys, error_msgs):
+        if prefix + GAIN_FILE_KEY in state_dict:
+            state_dict[prefix + "calibrated_gain"] = state_dict.pop(prefix + GAIN_FILE_KEY)
+
+    model.register_state_dict_post_hook(to_file)
+    model.register_load_state_dict_pre_hook(from_file)
+
+
 class FullSizeInference:
     """Inference on a file's pixels (uint8 HxWx3, any size) for a model that hides a residual computed at its
     processing size: the full-size work runs in stripes (veil.imaging), so memory stays near the file's own size."""
@@ -29,11 +50,11 @@ class FullSizeInference:
     processing_size: int
 
     @inference
-    def embed_array(self, a: np.ndarray, payload: torch.Tensor, gain: float = 1.0) -> np.ndarray:
+    def embed_array(self, a: np.ndarray, payload: torch.Tensor, strength: float = 1.0) -> np.ndarray:
         """uint8 HxWx3 cover -> uint8 HxWx3 stego, as :meth:`embed` rounded to 8 bits (the same up to rounding ties:
         one level, on a few pixels in 10,000)."""
         p = self.processing_size
-        return add_residual_array(a, self.small_residual(shrink_array(a, (p, p)), payload, gain))
+        return add_residual_array(a, self.small_residual(shrink_array(a, (p, p)), payload, strength))
 
     def small_view(self, a: np.ndarray) -> torch.Tensor:
         """uint8 HxWx3 -> the image as the decoder sees it, [1,3,P,P] (``extract`` of it is ``extract`` of the
@@ -63,16 +84,15 @@ class QRStegoModel(FullSizeInference, VeilModel):
         self.decoder = decoder
         self.processing_size = int(processing_size)
         self.spec = QRSpec(max_version=max_version, border=border)
-        # Residual gain, set after training by calibration (veil.train.calibrate); saved with the weights.
-        self.register_buffer("strength", torch.tensor(1.0))
+        register_calibrated_gain(self)
 
     # -- shared pieces -------------------------------------------------------------------------
-    def residual(self, cover: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-        """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W], scaled by strength x ``gain``."""
-        r = self.small_residual(resize(cover, self.processing_size), qr, gain)
+    def residual(self, cover: torch.Tensor, qr: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """cover [B,3,H,W] in [0,1], qr [B,1,P,P] -> residual [B,3,H,W]: the calibrated gain x ``strength``."""
+        r = self.small_residual(resize(cover, self.processing_size), qr, strength)
         return resize(r, cover.shape[-2:]).expand_as(cover)
 
-    def small_residual(self, small: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    def small_residual(self, small: torch.Tensor, qr: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
         """The residual at the processing size ([B,1 or 3,P,P]; upsampling it is the full-size residual) for the
         cover shrunk to it, ``small`` [B,3,P,P]."""
         r = self.encoder(small, qr)
@@ -82,7 +102,7 @@ class QRStegoModel(FullSizeInference, VeilModel):
             r = r.mean(1, keepdim=True)  # one channel through blur and upsampling, the same change in R, G, B
         if self.residual_blur > 0:
             r = gaussian_blur(r, self.residual_blur)
-        return r * (self.strength * gain)  # at the processing size (resizing is linear): cheaper than at full size
+        return r * (self.calibrated_gain * strength)  # at the processing size (resizing is linear): cheaper
 
     def logits(self, stego: torch.Tensor) -> torch.Tensor:
         """stego [B,3,H,W] -> QR logits [B,1,P,P] (positive = light module)."""
@@ -103,10 +123,10 @@ class QRStegoModel(FullSizeInference, VeilModel):
 
     # -- inference -----------------------------------------------------------------------------
     @inference
-    def embed(self, cover: torch.Tensor, qr: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    def embed(self, cover: torch.Tensor, qr: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
         """cover [B,3,H,W], qr [B,1,P,P] -> stego [B,3,H,W] in [0,1] (float; round when saving).
-        ``gain`` multiplies the calibrated strength (veil.strength picks it per image)."""
-        return (cover + self.residual(cover, qr, gain)).clamp_(0, 1)
+        ``strength`` multiplies the calibrated gain (veil.strength picks it per image)."""
+        return (cover + self.residual(cover, qr, strength)).clamp_(0, 1)
 
     @inference
     def extract(self, stego: torch.Tensor) -> torch.Tensor:

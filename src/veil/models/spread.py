@@ -22,7 +22,7 @@ from torch import nn
 from ..imaging import quantize_8bit, resize
 from ..layers import ConvBNAct
 from .builders import register_model
-from .base import FullSizeInference
+from .base import FullSizeInference, register_calibrated_gain
 from .contract import HIDING_OUTPUTS, VeilModel, inference
 
 DEVIATIONS = [
@@ -145,8 +145,7 @@ class SpreadModel(FullSizeInference, VeilModel):
         self.register_buffer("chip_sign", sign, persistent=False)
         self.encoder = SpreadEncoder(tuple(widths))
         self.decoder = SpreadDecoder(self.grid, self.processing_size, dec_width, tuple(dec_dilations))
-        # Residual gain, set after training by calibration; saved with the weights.
-        self.register_buffer("strength", torch.tensor(1.0))
+        register_calibrated_gain(self)
 
     # -- the fixed spreading layer and its transpose ---------------------------------------------
     def spread(self, bits: torch.Tensor) -> torch.Tensor:
@@ -165,16 +164,16 @@ class SpreadModel(FullSizeInference, VeilModel):
         return (self.spread(bits) > 0).float()
 
     # -- shared pieces -------------------------------------------------------------------------
-    def residual(self, cover: torch.Tensor, bits: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
-        """cover [B,3,H,W], bits [B,n] -> residual [B,3,H,W] at full size (strength x ``gain``)."""
-        return resize(self.small_residual(resize(cover, self.processing_size), bits, gain), cover.shape[-2:])
+    def residual(self, cover: torch.Tensor, bits: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
+        """cover [B,3,H,W], bits [B,n] -> residual [B,3,H,W] at full size (the calibrated gain x ``strength``)."""
+        return resize(self.small_residual(resize(cover, self.processing_size), bits, strength), cover.shape[-2:])
 
-    def small_residual(self, small: torch.Tensor, bits: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    def small_residual(self, small: torch.Tensor, bits: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
         """The residual at the processing size for the cover shrunk to it, ``small`` [B,3,P,P]."""
         r = self.encoder(small, self.spread(bits))
         if self.max_residual > 0:
             r = self.max_residual * torch.tanh(r / self.max_residual)
-        return r * (self.strength * gain)
+        return r * (self.calibrated_gain * strength)
 
     def processing_view(self, stego: torch.Tensor) -> torch.Tensor:
         """The stego image as the decoder sees it, [B,3,P,P] (reading it again at P is the identity)."""
@@ -200,9 +199,9 @@ class SpreadModel(FullSizeInference, VeilModel):
 
     # -- inference -----------------------------------------------------------------------------
     @inference
-    def embed(self, cover: torch.Tensor, bits: torch.Tensor, gain: float = 1.0) -> torch.Tensor:
+    def embed(self, cover: torch.Tensor, bits: torch.Tensor, strength: float = 1.0) -> torch.Tensor:
         """cover [B,3,H,W], bits [B,n] -> stego [B,3,H,W] in [0,1] (float; round when saving)."""
-        return (cover + self.residual(cover, bits, gain)).clamp_(0, 1)
+        return (cover + self.residual(cover, bits, strength)).clamp_(0, 1)
 
     @inference
     def extract(self, stego: torch.Tensor) -> torch.Tensor:

@@ -47,10 +47,10 @@ def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.
         b = min(32, n - i)
         s = small if (i // 32) % 4 else large
         batches.append((s.sample(b), [random_code(rng, model.spec) for _ in range(b)]))
-    base = float(model.strength)
+    base = float(model.calibrated_gain)
 
     def success(g: float) -> float:
-        model.strength.fill_(base * g)
+        model.calibrated_gain.fill_(base * g)
         return sum(success_rate(model, c, k, chain[i % len(chain)]) * len(k) for i, (c, k) in enumerate(batches)) / n
 
     return _calibrate(model, base, grid, success, target, n, seed, attacks, log)
@@ -58,7 +58,7 @@ def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.
 
 def _calibrate(model, base: float, grid, success, target: float, n: int, seed: int, attacks, log) -> dict:
     """Walk ``grid`` up to the first gain whose ``success(gain)`` (seeded alike for every gain) reaches ``target``
-    (else the best one), set the model's strength to ``base`` x that gain, and report."""
+    (else the best one), set the model's calibrated gain to ``base`` x that factor, and report."""
     results, chosen = {}, None
     for g in grid:
         with torch.random.fork_rng():
@@ -71,17 +71,18 @@ def _calibrate(model, base: float, grid, success, target: float, n: int, seed: i
             break
     if chosen is None:
         chosen = max(results, key=results.get)
-    model.strength.fill_(base * chosen)
-    return {"gain": chosen, "strength": float(model.strength), "success_by_gain": results, "samples": n,
+    model.calibrated_gain.fill_(base * chosen)
+    return {"strength": chosen, "calibrated_gain": float(model.calibrated_gain), "success_by_strength": results,
+            "samples": n,
             "target": target, "attacks": list(attacks or [])}
 
 
-def spread_success(model, covers: torch.Tensor, texts: list[str], gain: float = 1.0, attack=None) -> float:
+def spread_success(model, covers: torch.Tensor, texts: list[str], strength: float = 1.0, attack=None) -> float:
     """Share of ``texts`` read back exactly from 8-bit stego images of ``covers`` (after ``attack``)."""
     from ..hiding import hide_tensor, message_bits, reveal_tensor
 
     bits = torch.cat([message_bits(t, model) for t in texts])
-    stego = quantize_8bit(hide_tensor(covers, bits, model, gain=gain))
+    stego = quantize_8bit(hide_tensor(covers, bits, model, strength=strength))
     if attack is not None:
         with torch.no_grad():
             stego = quantize_8bit(attack(stego))
@@ -107,7 +108,7 @@ def calibrate_spread(model, data: str | None, n: int = 96, target: float = 0.97,
     covers = CoverSampler(data, 256, 0.15, seed=seed, sizes=sizes)
     batches = [(covers.sample(min(16, n - i)), [random_text(rng, chars, chars) for _ in range(min(16, n - i))])
                for i in range(0, n, 16)]
-    base, results = float(model.strength), {}
+    base, results = float(model.calibrated_gain), {}
 
     def success(g: float) -> float:
         """The weakest attack's success at gain ``g`` (seeded alike for every gain)."""
@@ -128,6 +129,7 @@ def calibrate_spread(model, data: str | None, n: int = 96, target: float = 0.97,
         else:
             lo = mid + 1
     chosen = grid[lo]
-    model.strength.fill_(base * chosen)
-    return {"gain": chosen, "strength": float(model.strength), "success_by_gain": results, "samples": n,
+    model.calibrated_gain.fill_(base * chosen)
+    return {"strength": chosen, "calibrated_gain": float(model.calibrated_gain), "success_by_strength": results,
+            "samples": n,
             "target": target, "rule": "every attack's success reaches the target", "attacks": list(attacks or [])}

@@ -58,7 +58,7 @@ def init_weights(model, source: str, only: list[str] | None = None, log=print) -
         model.load_state_dict({k: sd[k] for k in keys}, strict=False)
         log(f"loaded {len(keys)} tensors under {', '.join(only)} from {source}")
     if hasattr(model, "strength"):   # QR models: the calibrated gain starts again at 1
-        model.strength.fill_(1.0)
+        model.calibrated_gain.fill_(1.0)
 
 
 def start_model(cfg, out: Path, resume: bool, log=print):
