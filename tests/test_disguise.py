@@ -94,7 +94,7 @@ def test_key_file_round_trip_plain_and_encrypted():
 def test_scrypt_keys_where_argon2_is_missing(monkeypatch):
     import veil.payloads.keyfile as kf
 
-    monkeypatch.setattr(kf, "_default_kdf", lambda: dict(kf.SCRYPT))    # what an OpenSSL without Argon2 gets
+    monkeypatch.setattr(kf, "default_kdf", lambda: dict(kf.SCRYPT))    # what an OpenSSL without Argon2 gets
     sealed = pack_key({"a": 1}, b"w" * 64, "pw")
     assert unpack_key(sealed, "pw").weights == b"w" * 64
     with pytest.raises(kf.InputError, match="wrong passphrase"):

@@ -59,20 +59,24 @@ def reveal_qr(image, model: str | None = None) -> str:
     return _reveal(image, model=model)
 
 
-def hide_image(cover, secret, model: str = "stegnet"):
-    """Hide the image ``secret`` (PIL) in ``cover`` (PIL); returns the stego image (PIL, cover's size).
-    The secret is fitted to the cover's size keeping its aspect ratio (black padding)."""
+def hide_image(cover, secret, model: str = "stegnet", passphrase: str | None = None):
+    """Hide the image ``secret`` (PIL) in ``cover`` (PIL); returns the stego image (PIL, cover's size); save it as PNG.
+    The neural models and lsbK fit the secret to the cover's size keeping its aspect ratio (black padding);
+    ``model="codec"`` compresses it and embeds its bytes where the cover is busiest, keyed and encrypted by
+    ``passphrase`` (a lossless channel only: a JPEG re-save destroys it)."""
     from .api import hide_image as _hide
 
-    return _hide(cover, secret, model=model)
+    return _hide(cover, secret, model=model, passphrase=passphrase)
 
 
-def reveal_image(stego, model: str = "stegnet", size: tuple[int, int] | None = None, grey: bool | None = None):
+def reveal_image(stego, model: str = "stegnet", size: tuple[int, int] | None = None, grey: bool | None = None,
+                 passphrase: str | None = None):
     """The image hidden in ``stego`` (PIL), at the stego's size or at ``size`` = (w, h) (padding removed);
-    grey when the hidden image was grey (``grey`` None: decided from the revealed channels)."""
+    grey when the hidden image was grey (``grey`` None: decided from the revealed channels). ``model="codec"``:
+    the secret at its own size, read with the ``passphrase`` it was hidden with (RevealError when there is none)."""
     from .api import reveal_image as _reveal
 
-    return _reveal(stego, model=model, size=size, grey=grey)
+    return _reveal(stego, model=model, size=size, grey=grey, passphrase=passphrase)
 
 
 def attack_image(image, attacks: list[str], seed: int = 0):

@@ -352,26 +352,50 @@ def _is_grey(image: Image.Image) -> bool:
     return _equal_channels(np.asarray(image))
 
 
-def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False
-               ) -> Image.Image:
-    """Hide the image ``secret`` in ``cover``; returns an 8-bit RGB (RGBA if the cover had alpha) stego
-    image of the cover's size. The secret is fitted to the cover (aspect ratio kept, black padding); a grey
-    secret is hidden as grey. Save the result losslessly (PNG). ``progress``: a progress bar on stderr for
-    large images."""
+CODEC = "codec"       # the image route with no network: compress, then embed (veil.codec)
+
+
+def hide_image_report(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False,
+                      passphrase: str | None = None) -> tuple[Image.Image, dict]:
+    """:func:`hide_image`, and what was done: for ``codec``, the codec, its bytes, the secret's stored size, its PSNR
+    after compression and the bits per sample used; {} for the other models."""
     cover = _check_image(cover, "cover", MIN_IMAGE_SIDE)
     secret = _check_image(secret, "secret", 1)
-    m = get_model(model, "image")
+    passphrase = _check_passphrase(passphrase)
     rgb, alpha = split_alpha(cover)
+    if model == CODEC:
+        from . import codec
+
+        grey = _is_grey(secret)
+        s, _ = split_alpha(secret)
+        a, info = codec.hide(np.asarray(rgb), s.convert("L" if grey else "RGB"), passphrase)
+        return _like_cover(array_to_pil(a, alpha), cover), info
+    if passphrase is not None:
+        raise InputError("a passphrase keys only the codec model (--model codec)")
+    m = get_model(model, "image")
     fitted = fit_secret(secret, rgb.size, grey=m.secret_channels == 1 or _is_grey(secret))
     s = np.asarray(fitted.convert("RGB"))
     if m.secret_channels == 1:
         s = s[..., :1]
     del fitted
-    return _like_cover(array_to_pil(m.embed_array(np.asarray(rgb), s, progress=progress), alpha), cover)
+    return _like_cover(array_to_pil(m.embed_array(np.asarray(rgb), s, progress=progress), alpha), cover), {}
+
+
+def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False,
+               passphrase: str | None = None) -> Image.Image:
+    """Hide the image ``secret`` in ``cover``; returns an 8-bit RGB (RGBA if the cover had alpha) stego image of the
+    cover's size. Save it losslessly (PNG).
+
+    ``model``: a neural model (stegnet, pixinpix) or lsbK fits the secret to the cover (aspect ratio kept, black
+    padding; a grey secret is hidden as grey). ``"codec"`` compresses the secret with a real codec at the highest
+    quality the cover carries (downscaled when even the lowest does not fit) and embeds its bytes by content-adaptive
+    +-1 changes (veil.codec), keyed by ``passphrase`` (which also encrypts them) when given; a JPEG re-save destroys
+    it. ``progress``: a progress bar on stderr for large images."""
+    return hide_image_report(cover, secret, model, progress, passphrase)[0]
 
 
 def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[int, int] | None = None,
-                 grey: bool | None = None, progress: bool = False) -> Image.Image:
+                 grey: bool | None = None, progress: bool = False, passphrase: str | None = None) -> Image.Image:
     """The secret hidden in ``stego`` by :func:`hide_image`, at the stego's size, or at ``size`` (w, h): the
     secret's own size, which undoes the fitting (padding cropped away).
 
@@ -380,10 +404,21 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     neural 3-channel model reveals a grey secret as three nearly, not exactly, equal channels, and how near
     overlaps with colour secrets (pixinpix on 27 validation pairs at 64 px: mean channel spread up to 0.069
     for grey secrets, from 0.020 for colour ones), so it cannot be told from the pixels:
-    pass True."""
+    pass True.
+
+    ``"codec"``: the secret :func:`hide_image` compressed and embedded, at its original size (``size`` resizes it),
+    read with the ``passphrase`` it was hidden with; RevealError when there is none."""
     stego = _check_image(stego, "stego image", MIN_IMAGE_SIDE)
-    m = get_model(model, "image")
+    passphrase = _check_passphrase(passphrase)
     rgb, _ = split_alpha(stego)
+    if model == CODEC:
+        from . import codec
+
+        img = codec.reveal(np.asarray(rgb), passphrase)
+        return img.resize(tuple(size), Image.LANCZOS) if size is not None else img
+    if passphrase is not None:
+        raise InputError("a passphrase keys only the codec model (--model codec)")
+    m = get_model(model, "image")
     a = m.extract_array(np.asarray(rgb), grey=bool(grey) and m.secret_channels > 1, progress=progress)
     if a.shape[2] == 1:
         img = Image.fromarray(a[..., 0], "L")

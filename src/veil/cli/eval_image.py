@@ -33,7 +33,10 @@ def run(args) -> int:
     from ..registry import get_card
 
     models = args.model or ["stegnet"]
-    cards = [get_card(m, "image") for m in models]
+    # codec has no weights and no card: a stand-in with its name (its numbers go to results/ only)
+    cards = [{"name": "codec", "arch": "codec"} if m == "codec" else get_card(m, "image") for m in models]
+    if args.card is not None and any(c["arch"] == "codec" for c in cards):
+        raise InputError("codec has no card to write numbers into: drop --card or the codec model")
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for d in args.images:

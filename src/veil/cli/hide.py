@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import sys
 
-from .options import add_strength_arguments, write_stego
+from .options import add_passphrase_arguments, add_strength_arguments, passphrase_of, write_stego
 
 
 def add_parser(sub) -> None:
@@ -14,7 +14,7 @@ def add_parser(sub) -> None:
     what.add_argument("-t", "--text", help="text to hide (UTF-8)")
     what.add_argument("--hex", help="raw bytes to hide, as hex digits (e.g. an ID: 0123abcd...)")
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
-    _passphrase_arguments(h, "key the message with this passphrase: without it, it neither reads nor verifies")
+    add_passphrase_arguments(h, "key the message with this passphrase: without it, it neither reads nor verifies")
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["M", "L"],
                    help="error correction: M (default) or L (more capacity, less margin)")
@@ -24,28 +24,11 @@ def add_parser(sub) -> None:
 
     r = sub.add_parser("reveal", help="read the message `veil hide` put in an image")
     r.add_argument("stego", help="stego image (PNG, or after a JPEG re-save, resize, ...)")
-    _passphrase_arguments(r, "the passphrase the message was hidden with")
+    add_passphrase_arguments(r, "the passphrase the message was hidden with")
     r.add_argument("--model", default=None, help="model name; default: the shipped default")
     r.add_argument("--json", action="store_true",
                    help='print {"found", "message", "kind", "bit_errors_corrected", "confidence"} as JSON')
     r.set_defaults(func=reveal)
-
-
-def _passphrase_arguments(p, help_text: str) -> None:
-    g = p.add_mutually_exclusive_group()
-    g.add_argument("--passphrase", default=None, help=help_text)
-    g.add_argument("--passphrase-file", default=None, help="read the passphrase from this text file")
-
-
-def _passphrase(args) -> str | None:
-    from ..errors import InputError
-    from ..payloads.keyfile import read_passphrase
-
-    if args.passphrase_file:
-        return read_passphrase(args.passphrase_file)
-    if args.passphrase is not None and not args.passphrase:
-        raise InputError("the passphrase is empty")
-    return args.passphrase
 
 
 def _message(args) -> str | bytes:
@@ -65,7 +48,7 @@ def hide(args) -> int:
 
     from ..api import hide_report
 
-    message, passphrase = _message(args), _passphrase(args)
+    message, passphrase = _message(args), passphrase_of(args)
     return write_stego(args, message, partial(hide_report, passphrase=passphrase), "message")
 
 
@@ -73,7 +56,7 @@ def reveal(args) -> int:
     from ..api import reveal_report
     from ..imaging import load_image
 
-    passphrase = _passphrase(args)
+    passphrase = passphrase_of(args)
     reading = reveal_report(load_image(args.stego), passphrase=passphrase, model=args.model)
     got = reading.decoded
     if args.json:

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import sys
 
-from .options import add_metadata_argument
+from .options import add_metadata_argument, add_passphrase_arguments, passphrase_of
 
 
 def add_parser(sub) -> None:
@@ -16,7 +16,10 @@ def add_parser(sub) -> None:
     h.add_argument("cover", help="cover image (any size from 16 px)")
     h.add_argument("secret", help="image to hide (fitted to the cover's size, aspect ratio kept)")
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
-    h.add_argument("--model", default="stegnet", help="stegnet (default), pixinpix, lsb1..lsb4, or arch.tag")
+    h.add_argument("--model", default="stegnet",
+                   help="stegnet (default), pixinpix, lsb1..lsb4, arch.tag, or codec (compress, then embed: the "
+                        "cover's look kept, lossless channels only)")
+    add_passphrase_arguments(h, "codec: key the embedding order with this passphrase and encrypt the secret")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     add_metadata_argument(h)
     h.set_defaults(func=hide)
@@ -24,7 +27,8 @@ def add_parser(sub) -> None:
     r = isub.add_parser("reveal", help="recover the hidden image from a stego image")
     r.add_argument("stego", help="stego image")
     r.add_argument("-o", "--output", required=True, help="revealed image to write")
-    r.add_argument("--model", default="stegnet", help="the model that hid it (default: stegnet)")
+    r.add_argument("--model", default="stegnet", help="the model that hid it (default: stegnet; codec)")
+    add_passphrase_arguments(r, "codec: the passphrase it was hidden with")
     r.add_argument("--size", default=None, metavar="WxH",
                    help="the secret's own size: crops the fitting's padding and resizes (default: the stego's size)")
     r.add_argument("--grey", action="store_true",
@@ -44,7 +48,7 @@ def parse_size(text: str) -> tuple[int, int]:
 
 
 def hide(args) -> int:
-    from ..api import hide_image
+    from ..api import hide_image_report
     from ..errors import InputError
     from ..files import check_output_path
     from ..imaging import load_image, metadata, save_image
@@ -54,9 +58,14 @@ def hide(args) -> int:
         raise InputError("refusing to write the stego image as JPEG: lossy compression destroys the hidden image; "
                          "use .png")
     cover, secret = load_image(args.cover), load_image(args.secret)
-    stego = hide_image(cover, secret, model=args.model, progress=True)
+    stego, info = hide_image_report(cover, secret, model=args.model, progress=True, passphrase=passphrase_of(args))
     save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
-    print(f"hid a {secret.width}x{secret.height} image in {out} ({stego.width}x{stego.height})", file=sys.stderr)
+    done = f"hid a {secret.width}x{secret.height} image in {out} ({stego.width}x{stego.height})"
+    if info:
+        w, h = info["stored_size"]
+        done += (f": {info['codec']} {info['bytes']:,} bytes ({w}x{h}), secret PSNR {info['secret_psnr']:.1f} dB, "
+                 f"{info['bits_per_sample']:.2f} bits per sample")
+    print(done, file=sys.stderr)
     return 0
 
 
@@ -68,7 +77,7 @@ def reveal(args) -> int:
     size = parse_size(args.size) if args.size else None
     out = check_output_path(args.output, args.force, (args.stego,))
     img = reveal_image(load_image(args.stego), model=args.model, size=size, grey=True if args.grey else None,
-                       progress=True)
+                       progress=True, passphrase=passphrase_of(args))
     save_image(img, out, force=args.force)
     print(f"revealed a {img.width}x{img.height} image -> {out}", file=sys.stderr)
     return 0

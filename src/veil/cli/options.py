@@ -127,3 +127,20 @@ def write_stego(args, payload, hide_report, what: str) -> int:
           file=sys.stderr)
     report_strength(report, what)
     return 0
+
+
+def add_passphrase_arguments(p, help_text: str) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--passphrase", default=None, help=help_text)
+    g.add_argument("--passphrase-file", default=None, help="read the passphrase from this text file")
+
+
+def passphrase_of(args) -> str | None:
+    from ..errors import InputError
+    from ..payloads.keyfile import read_passphrase
+
+    if args.passphrase_file:
+        return read_passphrase(args.passphrase_file)
+    if args.passphrase is not None and not args.passphrase:
+        raise InputError("the passphrase is empty")
+    return args.passphrase

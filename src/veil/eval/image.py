@@ -81,7 +81,7 @@ def measure_pair(model, cover: Image.Image, secret: Image.Image) -> tuple[dict, 
     """Hide, save as PNG, read back, reveal; the pair's metrics, the stego image and the revealed image."""
     from ..api import hide_image, reveal_image
     from ..imaging import pil_to_tensor
-    from ..metrics import cover_changing_rate, decoded_rate, payload_capacity, psnr, ssim
+    from ..metrics import color_cast, cover_changing_rate, decoded_rate, payload_capacity, psnr, ssim
 
     grey = secret.mode == "L"
     stego = through_png(hide_image(cover, secret, model=model))
@@ -93,7 +93,7 @@ def measure_pair(model, cover: Image.Image, secret: Image.Image) -> tuple[dict, 
     rate = decoded_rate(h, d)
     row = {"decoded_rate": rate, "payload_bpp": payload_capacity(rate, channels=h.shape[1]),
            "cover_changing_rate": cover_changing_rate(c, e), "cover_psnr": psnr(e, c), "cover_ssim": ssim(e, c),
-           "secret_psnr": psnr(d, h), "secret_ssim": ssim(d, h)}
+           "color_cast_de": color_cast(c, e), "secret_psnr": psnr(d, h), "secret_ssim": ssim(d, h)}
     return row, stego, revealed
 
 
@@ -110,9 +110,10 @@ def summarise(rows: list[dict]) -> dict:
 def evaluate(model_name: str, pairs) -> tuple[dict, list, dict]:
     """Measure every pair; returns the results, up to three example pairs for the figure, and the pooled
     histograms of the covers and of the stego files read back."""
+    from ..api import CODEC
     from ..registry import get_model
 
-    model = get_model(model_name, "image")
+    model = CODEC if model_name == CODEC else get_model(model_name, "image")
     rows, examples, hist = [], [], Histograms()
     shown = {0, len(pairs) // 3, 2 * len(pairs) // 3}      # three pairs from different photos for the figure
     for k, (cover, secret, cname, sname) in enumerate(pairs):
@@ -122,7 +123,7 @@ def evaluate(model_name: str, pairs) -> tuple[dict, list, dict]:
         if k in shown:
             examples.append((cover, stego, secret, revealed))
     # summarise() takes the float columns: the photo names stay out of the means
-    res = {"model": model.card["name"], "overall": summarise(rows), "rows": rows}
+    res = {"model": model_name if model == CODEC else model.card["name"], "overall": summarise(rows), "rows": rows}
     return res, examples[:3], hist.result()
 
 
@@ -142,7 +143,8 @@ def histograms(model_name: str, pairs) -> dict:
 def summary_line(name: str, what: str, o: dict) -> str:
     return (f"{name} {what}: {o['n']} pairs, cover changing rate {o['cover_changing_rate']:.2%}, "
             f"decoded rate {o['decoded_rate']:.2%} ({o['payload_bpp']:.2f} bpp), cover PSNR {o['cover_psnr']:.2f} dB "
-            f"/ SSIM {o['cover_ssim']:.4f}, secret PSNR {o['secret_psnr']:.2f} dB / SSIM {o['secret_ssim']:.4f}")
+            f"/ SSIM {o['cover_ssim']:.4f}, colour cast {o['color_cast_de']:.2f} dE, "
+            f"secret PSNR {o['secret_psnr']:.2f} dB / SSIM {o['secret_ssim']:.4f}")
 
 
 def write_card_numbers(name: str, what: str, res: dict, dest: str) -> None:

@@ -59,3 +59,30 @@ def ssim(a: torch.Tensor, b: torch.Tensor) -> float:
     c1, c2 = 0.01**2, 0.03**2
     m = ((2 * mu_a * mu_b + c1) * (2 * sab + c2)) / ((mu_a**2 + mu_b**2 + c1) * (saa + sbb + c2))
     return float(m.double().mean())
+
+
+def srgb_to_lab(x: torch.Tensor) -> torch.Tensor:
+    """sRGB [B,3,H,W] in [0,1] -> CIELAB (D65 white) [B,3,H,W]: L in [0, 100]."""
+    x = _4d(x).double()
+    lin = torch.where(x <= 0.04045, x / 12.92, ((x + 0.055) / 1.055) ** 2.4)
+    m = torch.tensor([[0.4124564, 0.3575761, 0.1804375], [0.2126729, 0.7151522, 0.0721750],
+                      [0.0193339, 0.1191920, 0.9503041]], dtype=torch.float64)
+    xyz = torch.einsum("ij,bjhw->bihw", m, lin) / torch.tensor([0.95047, 1.0, 1.08883],
+                                                                dtype=torch.float64).view(1, 3, 1, 1)
+    d = 6 / 29
+    f = torch.where(xyz > d ** 3, xyz.clamp_min(1e-12) ** (1 / 3), xyz / (3 * d * d) + 4 / 29)
+    return torch.stack([116 * f[:, 1] - 16, 500 * (f[:, 0] - f[:, 1]), 200 * (f[:, 1] - f[:, 2])], 1)
+
+
+def color_cast(a: torch.Tensor, b: torch.Tensor, factor: int = 8) -> float:
+    """How much ``b`` recolours ``a``: the mean CIE76 colour difference (Euclidean distance in CIELAB) between the
+    two images box-downsampled by ``factor``, so that pixel noise averages out and a shift of colour stays. A
+    difference of about 2.3 is where people start to see one."""
+    import torch.nn.functional as F
+
+    a, b = _4d(a).double(), _4d(b).double()
+    if a.shape[1] == 1:
+        a, b = a.expand(-1, 3, -1, -1), b.expand(-1, 3, -1, -1)
+    k = max(1, min(factor, *a.shape[-2:]))
+    la, lb = srgb_to_lab(F.avg_pool2d(a, k)), srgb_to_lab(F.avg_pool2d(b, k))
+    return float((la - lb).pow(2).sum(1).sqrt().mean())

@@ -62,7 +62,9 @@ def read_passphrase(path: str | os.PathLike) -> str:
     return text
 
 
-def _derive(passphrase: str, kdf: dict) -> bytes:
+def derive_key(passphrase: str, kdf: dict) -> bytes:
+    """A 256-bit key from ``passphrase`` by ``kdf`` (its name, parameters and base64 salt), parameters bounded so
+    that a forged header cannot exhaust memory."""
     salt = base64.b64decode(kdf["salt"])
     if kdf["name"] == "argon2id":
         from cryptography.hazmat.primitives.kdf.argon2 import Argon2id
@@ -82,7 +84,7 @@ def _derive(passphrase: str, kdf: dict) -> bytes:
     return f.derive(passphrase.encode("utf-8"))
 
 
-def _default_kdf() -> dict:
+def default_kdf() -> dict:
     """Argon2id when this OpenSSL has it, else scrypt."""
     from cryptography.exceptions import UnsupportedAlgorithm
 
@@ -108,12 +110,12 @@ def pack_key(meta: dict, weights: bytes, passphrase: str | None = None) -> bytes
         raise InputError("empty passphrase")
     from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-    kdf = _default_kdf() | {"salt": base64.b64encode(os.urandom(16)).decode()}
+    kdf = default_kdf() | {"salt": base64.b64encode(os.urandom(16)).decode()}
     nonce = os.urandom(12)
     h = json.dumps({"kdf": kdf, "cipher": "AES-256-GCM", "nonce": base64.b64encode(nonce).decode()},
                    sort_keys=True).encode()
     pre = _PRE.pack(MAGIC, VERSION, _ENCRYPTED, len(h)) + h
-    return pre + AESGCM(_derive(passphrase, kdf)).encrypt(nonce, inner, pre)
+    return pre + AESGCM(derive_key(passphrase, kdf)).encrypt(nonce, inner, pre)
 
 
 # ----------------------------------------------------------------------------- read
@@ -145,7 +147,7 @@ def unpack_key(data: bytes, passphrase: str | None = None) -> Key:
         from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
         try:
-            key = _derive(passphrase, header["kdf"])
+            key = derive_key(passphrase, header["kdf"])
             inner = AESGCM(key).decrypt(base64.b64decode(header["nonce"]), body, data[:_PRE.size + hlen])
         except InvalidTag:
             raise InputError("wrong passphrase or corrupted key file") from None
