@@ -105,6 +105,7 @@ eval-image: install
 	$(BIN)/veil eval image --images $(DATA)/val --model stegnet --model pixinpix --model lsb3 --size 32 --size 64 --size 256 --card $(SHIP)
 	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card $(SHIP)
 	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card $(SHIP) --no-figures
+	$(BIN)/veil eval image --images $(DATA)/val --model codec --size 256
 
 # Classical detectors (and the learned steganalysers) on 72 crops of 256 px from the held-out photos.
 STEGA := $(BIN)/veil eval steganalysis --clean $(DATA)/val --crop 256 --per-image 8
@@ -143,6 +144,7 @@ bench-image: install
 	$(BIN)/veil bench image --model stegnet
 	$(BIN)/veil bench image --model pixinpix
 	$(BIN)/veil bench image --model lsb3
+	$(BIN)/veil bench image --model codec
 
 clean:
 	rm -rf $(VENV) .pytest_cache build dist src/*.egg-info

@@ -49,9 +49,9 @@ def _timed(hide, reveal, repeats: int, check=None) -> dict:
 
 def measure_image(model_name: str, w: int, h: int, repeats: int) -> dict:
     """Child process of ``veil bench image``: hide (PIL cover + PIL secret -> PIL) and reveal latencies."""
-    from ..api import get_model, hide_image, reveal_image
+    from ..api import CODEC, get_model, hide_image, reveal_image
 
-    model = get_model(model_name, "image")
+    model = CODEC if model_name == CODEC else get_model(model_name, "image")
     rng = np.random.default_rng(0)
     cover, secret = _smooth_image(rng, w, h), _smooth_image(rng, w, h)
     return {"size": f"{w}x{h}", **_timed(lambda: hide_image(cover, secret, model=model),
