@@ -126,3 +126,42 @@ def test_codec_through_the_cli(pair, tmp_path, capsys):
     capsys.readouterr()
     assert main(["image", "reveal", str(out), "-o", str(tmp_path / "x.png"), "--model", "codec"]) == 1
     assert capsys.readouterr().err.strip().startswith("veil: error: no codec payload found")
+
+
+# ----------------------------------------------------------------------------- stealth text
+
+@pytest.mark.parametrize("message, passphrase", [("meet me at noon!", None), ("ÄÖÜ ✓ 25°C", "pw"),
+                                                 (bytes(range(40)), "pw")])
+def test_stealth_messages_come_back_exactly_and_change_few_samples(sample, message, passphrase):
+    cover = sample.resize((256, 256))
+    stego = veil.hide(cover, message, passphrase=passphrase, stealth=True)
+    buf = io.BytesIO()
+    stego.save(buf, format="PNG")
+    png = Image.open(buf)
+    assert veil.reveal(png, passphrase=passphrase) == message                  # found without being told the kind
+    assert veil.reveal(png, passphrase=passphrase, stealth=True) == message
+    with pytest.raises(RevealError):
+        veil.reveal(png, passphrase=passphrase, stealth=False)                 # the spread route alone finds none
+    d = np.abs(np.asarray(stego, int) - np.asarray(cover, int))
+    assert d.max() == 1 and 0 < (d > 0).sum() < 400                            # ~100 +-1 changes of 196,608 samples
+
+
+def test_stealth_refusals(sample, tmp_path, capsys):
+    cover = sample.resize((256, 256))
+    stego = veil.hide(cover, "secret", passphrase="pw", stealth=True)
+    for bad in ("other", None):
+        with pytest.raises(RevealError):
+            veil.reveal(stego, passphrase=bad)
+    buf = io.BytesIO()
+    stego.save(buf, format="JPEG", quality=95)
+    with pytest.raises(RevealError):
+        veil.reveal(Image.open(buf), passphrase="pw")
+    with pytest.raises(InputError, match="no model, strength or verify"):
+        veil.hide(cover, "x", stealth=True, strength=2)
+    with pytest.raises(CapacityError):
+        veil.hide(sample.resize((64, 64)), "x" * 2000, stealth=True)
+    c, out = tmp_path / "c.png", tmp_path / "o.png"
+    cover.save(c)
+    assert main(["hide", str(c), "-t", "hi there", "-o", str(out), "--stealth"]) == 0
+    assert "stealth" in capsys.readouterr().err
+    assert main(["reveal", str(out)]) == 0 and capsys.readouterr().out == "hi there\n"

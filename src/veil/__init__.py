@@ -25,21 +25,23 @@ __all__ = ["hide", "reveal", "hide_qr", "reveal_qr", "hide_image", "reveal_image
 
 
 def hide(image, message, *, passphrase: str | None = None, model: str | None = None, ecc: str = "M",
-         strength: float | None = None, verify=None):
+         strength: float | None = None, verify=None, stealth: bool = False):
     """Hide ``message`` (str or bytes) spread over the whole of ``image`` (PIL); returns the stego image (PIL,
     the cover's size and mode rules as :func:`hide_qr`). It survives JPEG re-saves, resizing and blur.
-    ``passphrase`` keys it: without the passphrase it neither reads nor verifies."""
+    ``passphrase`` keys it: without the passphrase it neither reads nor verifies. ``stealth=True`` hides it so that
+    nobody can tell a message is there instead (a few +-1 changes in the cover's texture; lossless channel only)."""
     from .api import hide as _hide
 
-    return _hide(image, message, passphrase=passphrase, model=model, ecc=ecc, strength=strength, verify=verify)
+    return _hide(image, message, passphrase=passphrase, model=model, ecc=ecc, strength=strength, verify=verify,
+                 stealth=stealth)
 
 
-def reveal(image, *, passphrase: str | None = None, model: str | None = None):
-    """The message hidden by :func:`hide` in ``image`` (PIL): str for a text, bytes for bytes; raises
-    :class:`RevealError` when no message is found."""
+def reveal(image, *, passphrase: str | None = None, model: str | None = None, stealth: bool | None = None):
+    """The message hidden by :func:`hide` in ``image`` (PIL), either kind: str for a text, bytes for bytes; raises
+    :class:`RevealError` when no message is found. ``stealth`` True / False reads only that kind."""
     from .api import reveal as _reveal
 
-    return _reveal(image, passphrase=passphrase, model=model)
+    return _reveal(image, passphrase=passphrase, model=model, stealth=stealth)
 
 
 def hide_qr(image, text: str, model: str | None = None, ecc: str = "M", strength: float | None = None, verify=None):

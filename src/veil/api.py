@@ -260,12 +260,25 @@ def _check_passphrase(passphrase) -> str | None:
 
 
 def hide_report(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
-                strength: float | None = None, verify: list[str] | None = None, check: bool = True):
+                strength: float | None = None, verify: list[str] | None = None, check: bool = True,
+                stealth: bool = False):
     """:func:`hide`, and how the strength was chosen: (stego image, :class:`veil.strength.StrengthReport`)."""
     from .hiding import message_bits, reveal_tensor
+    from .strength import StrengthReport
 
     image = _check_image(image, "cover")
     message, passphrase = _check_message(message), _check_passphrase(passphrase)
+    if stealth:
+        from .stealth import hide_array, reveal_array
+
+        if model is not None or strength is not None or verify is not None:
+            raise InputError("stealth hiding takes no model, strength or verify: it changes as few samples as it can")
+        rgb, alpha = split_alpha(image)
+        a = hide_array(np.asarray(rgb), message, passphrase)
+        got = reveal_array(a, passphrase)            # the written pixels give it back (they always should)
+        if got is None or got.message != message:
+            raise InputError("the message does not read back from the stego image, so nothing was written")
+        return _like_cover(array_to_pil(a, alpha), image), StrengthReport(1.0, "stealth", reads_back=True)
     m = get_model(model, "message")
     strength, attacks = check_hiding_options(strength, verify, m)
     bits = message_bits(message, m, ecc, passphrase)     # capacity and text errors before any pixel work
@@ -280,33 +293,49 @@ def hide_report(image: Image.Image, message, *, passphrase: str | None = None, m
 
 
 def hide(image: Image.Image, message, *, passphrase: str | None = None, model=None, ecc: str = "M",
-         strength: float | None = None, verify: list[str] | None = None, check: bool = True) -> Image.Image:
+         strength: float | None = None, verify: list[str] | None = None, check: bool = True,
+         stealth: bool = False) -> Image.Image:
     """Hide ``message`` (str: a text, UTF-8; bytes: raw bytes such as an ID) spread over the whole of ``image``;
     returns an 8-bit RGB (RGBA if the cover had alpha) image of the cover's size. Save it as PNG: the message
     survives a later JPEG re-save, resizing or blur, but the first save should be lossless.
 
     ``passphrase`` keys the payload: without it the message neither reads nor verifies. ``ecc`` "M" (default)
     or "L" (more capacity, less margin). ``strength``, ``verify``, ``check``, orientation and colour profile as in
-    :func:`hide_qr`."""
+    :func:`hide_qr`.
+
+    ``stealth=True`` hides it instead so that nobody can tell a message is there (veil.stealth: a few +-1 changes
+    where the cover is busiest, keyed and encrypted by ``passphrase``): no model, strength or verify, and a lossless
+    channel only, since one JPEG re-save destroys it. :func:`reveal` finds either kind."""
     return hide_report(image, message, passphrase=passphrase, model=model, ecc=ecc, strength=strength,
-                       verify=verify, check=check)[0]
+                       verify=verify, check=check, stealth=stealth)[0]
 
 
-def reveal_report(image: Image.Image, *, passphrase: str | None = None, model=None):
-    """:func:`reveal` without raising: a :class:`veil.hiding.Reading` (``decoded`` None when no message)."""
-    from .hiding import reveal_tensor
+def reveal_report(image: Image.Image, *, passphrase: str | None = None, model=None, stealth: bool | None = None):
+    """:func:`reveal` without raising: a :class:`veil.hiding.Reading` (``decoded`` None when no message).
+    ``stealth``: True reads only a stealth message, False only the spread one, None (default) the spread one and,
+    when none is found and no model was named, a stealth one."""
+    from .hiding import Reading, reveal_tensor
 
     image = _check_image(image, "stego image")
     passphrase = _check_passphrase(passphrase)
     rgb, _ = split_alpha(image)
-    m = get_model(model, "message")
-    return reveal_tensor(m.small_view(np.asarray(rgb)), m, passphrase)
+    a = np.asarray(rgb)
+    if not stealth:
+        m = get_model(model, "message")
+        reading = reveal_tensor(m.small_view(a), m, passphrase)
+        if reading.decoded is not None or stealth is False or model is not None:
+            return reading
+    from .stealth import reveal_array
+
+    return Reading(reveal_array(a, passphrase), np.zeros(0))
 
 
-def reveal(image: Image.Image, *, passphrase: str | None = None, model=None) -> str | bytes:
-    """The message :func:`hide` put in ``image``: str if a text was hidden, bytes if bytes were. Raises
-    :class:`veil.RevealError` when no message is found (none there, a wrong passphrase, or too much damage)."""
-    got = reveal_report(image, passphrase=passphrase, model=model).decoded
+def reveal(image: Image.Image, *, passphrase: str | None = None, model=None, stealth: bool | None = None
+           ) -> str | bytes:
+    """The message :func:`hide` put in ``image``: str if a text was hidden, bytes if bytes were (either route; see
+    :func:`reveal_report` for ``stealth``). Raises :class:`veil.RevealError` when no message is found (none there, a
+    wrong passphrase, or too much damage)."""
+    got = reveal_report(image, passphrase=passphrase, model=model, stealth=stealth).decoded
     if got is None:
         raise RevealError("no hidden message found in this image")
     return got.message

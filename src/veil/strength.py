@@ -24,7 +24,7 @@ VERIFY_SEED = 0          # the noise attacks draw from a fixed seed, so a hide i
 class StrengthReport:
     """How the strength of one hide was chosen: ``strength`` multiplies the model's calibrated gain."""
     strength: float
-    mode: str                       # "fixed" | "verified" | "unverified" (no rung passed: the loudest was kept)
+    mode: str                       # "fixed" | "verified" | "unverified" (the loudest kept: none passed) | "stealth"
     attacks: list[str] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)  # attacks the written image did not survive (unverified)
     tried: int = 0                  # strengths embedded and checked
@@ -33,6 +33,8 @@ class StrengthReport:
     def describe(self) -> str:
         if self.mode == "fixed":
             return f"strength {self.strength:g} x calibrated"
+        if self.mode == "stealth":
+            return "stealth: a few +-1 changes where the cover is busiest (keep it lossless: PNG, no re-save)"
         if self.mode == "verified":
             return (f"strength {self.strength:g} x calibrated: the quietest of {self.tried} checked that reads back "
                     f"after {', '.join(self.attacks)}, plus margin")

@@ -15,7 +15,8 @@ def add_parser(esub) -> None:
     p.add_argument("--clean", required=True, help="folder of clean images (never used to tune the detectors)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--stego", help="folder of stego images")
-    src.add_argument("--model", help="make the stego set with this veil model (random payloads, PNG)")
+    src.add_argument("--model", help="make the stego set with this veil model (random payloads, PNG); also codec, "
+                                     "stealth (16 characters) and stealth:R (R bits per sample)")
     src.add_argument("--lsb-rate", type=float, help="make it by LSB replacement of random bits at this rate")
     p.add_argument("--name", default=None, help="label of the result files (default: from the stego source)")
     p.add_argument("--crop", type=int, default=None, help="use S x S random-scale crops instead of whole images")

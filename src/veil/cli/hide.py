@@ -19,6 +19,9 @@ def add_parser(sub) -> None:
     h.add_argument("--ecc", default="M", type=str.upper, choices=["M", "L"],
                    help="error correction: M (default) or L (more capacity, less margin)")
     add_strength_arguments(h, "multiple of the model's calibrated gain (default 1)", "message")
+    h.add_argument("--stealth", action="store_true",
+                   help="hide it so that nobody can tell a message is there (a few +-1 changes in the cover's texture; "
+                        "lossless channel only: a JPEG re-save destroys it)")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     h.set_defaults(func=hide)
 
@@ -26,6 +29,8 @@ def add_parser(sub) -> None:
     r.add_argument("stego", help="stego image (PNG, or after a JPEG re-save, resize, ...)")
     add_passphrase_arguments(r, "the passphrase the message was hidden with")
     r.add_argument("--model", default=None, help="model name; default: the shipped default")
+    r.add_argument("--stealth", action="store_true", default=None,
+                   help="read only a --stealth message (by default both kinds are looked for)")
     r.add_argument("--json", action="store_true",
                    help='print {"found", "message", "kind", "bit_errors_corrected", "confidence"} as JSON')
     r.set_defaults(func=reveal)
@@ -49,7 +54,7 @@ def hide(args) -> int:
     from ..api import hide_report
 
     message, passphrase = _message(args), passphrase_of(args)
-    return write_stego(args, message, partial(hide_report, passphrase=passphrase), "message")
+    return write_stego(args, message, partial(hide_report, passphrase=passphrase, stealth=args.stealth), "message")
 
 
 def reveal(args) -> int:
@@ -57,7 +62,7 @@ def reveal(args) -> int:
     from ..imaging import load_image
 
     passphrase = passphrase_of(args)
-    reading = reveal_report(load_image(args.stego), passphrase=passphrase, model=args.model)
+    reading = reveal_report(load_image(args.stego), passphrase=passphrase, model=args.model, stealth=args.stealth)
     got = reading.decoded
     if args.json:
         doc = {"found": got is not None, "message": None, "kind": None, "bit_errors_corrected": None,

@@ -54,15 +54,32 @@ def load_set(folder: str, crop: int | None, per_image: int, seed: int, what: str
 
 
 def make_stego(model_name: str, clean: list[Image.Image], seed: int) -> list[Image.Image]:
-    """Each clean image with a random payload hidden by ``model_name``, read back from an 8-bit PNG."""
-    from ..api import get_model, hide_image, hide_qr
+    """Each clean image with a random payload hidden by ``model_name``, read back from an 8-bit PNG. Besides the
+    released models: ``codec`` (the next clean image hidden by veil.codec), ``stealth`` (a random 16-character text
+    by ``veil.hide(..., stealth=True)``) and ``stealth:R`` (random bytes at R bits per sample)."""
+    from ..api import CODEC, get_model, hide, hide_image, hide_qr
     from ..payloads.qr import random_text
-    from ..registry import get_card
     from .image import through_png
+
+    rng = random.Random(f"{seed}-payloads")
+    if model_name == CODEC or model_name.startswith("stealth"):
+        out = []
+        for i, img in enumerate(clean):
+            img = img.convert("RGB")
+            if model_name == CODEC:
+                stego = hide_image(img, clean[(i + 1) % len(clean)].convert("RGB"), model=CODEC)
+            elif model_name == "stealth":
+                stego = hide(img, random_text(rng, 16), stealth=True)
+            else:
+                rate = float(model_name.split(":", 1)[1])
+                n = int(rate * img.width * img.height * 3 / 8) - 18       # the frame's header is 18 bytes
+                stego = hide(img, rng.randbytes(max(1, n)), stealth=True)
+            out.append(through_png(stego))
+        return out
+    from ..registry import get_card
 
     card = get_card(model_name, None)
     model = get_model(card["name"], card["task"])
-    rng = random.Random(f"{seed}-payloads")
     out = []
     for i, img in enumerate(clean):
         img = img.convert("RGB")
@@ -136,6 +153,8 @@ def evaluate(clean: list[Image.Image], stego: list[Image.Image], learned: list[s
 def stego_label(args) -> str:
     if args.name:
         label = args.name
+    elif args.model in ("codec", "stealth") or (args.model or "").startswith("stealth:"):
+        label = args.model.replace(":", "")
     elif args.model:
         from ..registry import get_card
 
