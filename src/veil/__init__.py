@@ -90,7 +90,7 @@ def attack_image(image, attacks: list[str], seed: int = 0):
 
 
 def analyze_image(image) -> dict:
-    """Estimated LSB embedding rates of ``image`` (PIL) by the four detectors StegExpose fuses
+    """Estimated LSB embedding rates of ``image`` (PIL) by four classical LSB detectors (veil.detectors)
     (primary_sets, chi_square, sample_pairs, rs) and their mean, ``fused``; all in [0, 1]."""
     from .api import analyze_image as _analyze
 

@@ -477,7 +477,7 @@ def image_samples(image: Image.Image) -> np.ndarray:
 
 def analyze_image(image: Image.Image) -> dict[str, float]:
     """The four classical LSB detectors' estimated embedding rates (primary_sets, chi_square, sample_pairs,
-    rs, each in [0, 1]) and their mean ``fused``. StegExpose calls an image stego when fused > 0.2."""
+    rs, each in [0, 1]) and their mean ``fused``; ``veil analyze`` calls an image stego above 0.2."""
     from .detectors import analyze_array
 
     image = _check_image(image, "image", 2)

@@ -1,8 +1,9 @@
-"""The four classical LSB-replacement detectors that StegExpose (Boehm, arXiv:1410.6656) fuses, in NumPy.
+"""Four classical LSB-replacement detectors, in NumPy, after their papers (StegExpose, Boehm arXiv:1410.6656,
+combines detectors of the same names; its Primary Sets and Chi-square differ from these, see docs/steganalysis.md).
 
 Each takes an 8-bit image array ([H,W] or [H,W,C], uint8) and returns an estimated embedding rate
 clipped to [0, 1]: the share of samples (pixel channels) whose least significant bit carries message
-bits (half of those change on average). The fused score is their mean, as in StegExpose.
+bits (half of those change on average). The fused score is their mean.
 
 - :func:`chi_square`: Westfeld & Pfitzmann, "Attacks on steganographic systems" (IH 1999). The
   pairs-of-values statistic S = sum_k (n_2k - n*_k)^2 / n*_k, n*_k = (n_2k + n_2k+1) / 2, on a histogram

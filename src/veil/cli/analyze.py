@@ -1,4 +1,4 @@
-"""``veil analyze IMAGE...``: the classical LSB detectors StegExpose fuses, one row per image.
+"""``veil analyze IMAGE...``: four classical LSB detectors and their mean (veil.detectors), one row per image.
 
 Exit code 0 when every image was analysed, 2 when any could not be read (the others are still analysed).
 """

@@ -13,7 +13,8 @@ def add_parser(sub) -> None:
     ssub = p.add_subparsers(dest="steganalyser_command", metavar="ACTION")
     ssub.required = True
     t = ssub.add_parser("train", help="train xunet on clean vs stego crops of one veil model")
-    t.add_argument("--model", required=True, help="the veil model to catch (e.g. stegnet, qr_densenet.robust)")
+    t.add_argument("--model", required=True,
+                   help="the veil model to catch (e.g. stegnet, qr_densenet.robust; codec or stealth)")
     t.add_argument("--config", default=None, help="recipe file (TOML) with SteganalyserConfig keys")
     t.add_argument("--data", default=None, help="training photos (default: the corpus's train split)")
     t.add_argument("--val", default=None, help="held-out photos for the AUC (default: the corpus's val split)")
@@ -34,7 +35,8 @@ def train_cmd(args) -> int:
     from ..train.steganalyser import held_out_auc, tag_for, train_steganalyser, write_card
     from .train import command_line, finish_run, run_folder, run_training
 
-    target = get_card(args.model, None)
+    # the weightless image routes have no card: a stand-in with their name
+    target = {"name": args.model, "task": "image"} if args.model in ("codec", "stealth") else get_card(args.model, None)
     if target["task"] not in ("qr", "image"):
         raise InputError(f"{target['name']} does not hide anything: pick a qr or image model")
     overrides = {k: getattr(args, k) for k in ("steps", "pairs", "batch", "seed", "threads", "data", "val")}

@@ -164,7 +164,7 @@ def section_steganalysis(res: Path) -> str:
                       + _fig(plot_roc(curves, f"{d['label']}: {d['n_clean']} clean vs {d['n_stego']} stego"))
                       + _fig(plot_histograms({d["label"]: d["histograms"]}, "pooled histograms", ("clean", "stego")))
                       + "</div>")
-    return ("<h2>Steganalysis</h2><p class=note>Classical detectors (StegExpose's four, fused by their mean) and "
+    return ("<h2>Steganalysis</h2><p class=note>Classical detectors (veil's four, fused by their mean) and "
             "learned xunet steganalysers; AUC from the 0..1 step 0.01 threshold sweep and the exact rank AUC; "
             "chance is 0.5.</p>" + _table(["stego set", "detector", "clean", "stego", "AUC", "rank AUC",
                                            "TPR at 5% FPR"], rows) + "<div class=row>" + "".join(blocks) + "</div>")

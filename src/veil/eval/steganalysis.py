@@ -115,6 +115,8 @@ def target_note(name: str) -> str | None:
 
     card = get_card(name, "steganalysis")
     trained_on = card.get("target_sha256")
+    if card["target"] in ("codec", "stealth"):          # weightless targets: nothing to match
+        return None
     shipped = (get_card(card["target"], None).get("weights") or {}).get("sha256")
     if trained_on is None and shipped is not None:
         return f"{card['name']}: its card does not record which {card['target']} weights it was trained against"
