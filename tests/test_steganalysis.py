@@ -264,3 +264,19 @@ def test_a_learned_steganalyser_names_the_target_weights_it_was_trained_against(
     assert "other stegnet.default weights" in target_note("xunet.stegnet")
     monkeypatch.setattr(R, "get_card", card_with(None))
     assert "does not record" in target_note("xunet.stegnet")
+
+
+def test_a_steganalyser_trains_against_stealth_text(sample, tmp_path, capsys):
+    # the weightless routes have no card: the steganalyser's card names them, with no target weights to record
+    photos = _folder(tmp_path / "photos", sample, n=3, size=128)
+    recipe = tmp_path / "tiny.toml"
+    recipe.write_text("pairs = 6\npair_size = 96\ncrop = 32\nbatch = 3\nsteps = 3\nlog_every = 1\n"
+                      "ckpt_every = 3\neval_crop = 96\neval_per_image = 1\n")
+    out = tmp_path / "run"
+    assert main(["steganalyser", "train", "--model", "stealth", "--config", str(recipe), "--data", str(photos),
+                 "--val", str(photos), "--out", str(out), "--no-progress"]) == 0
+    card = json.loads((out / "xunet.stealth.json").read_text())
+    assert card["target"] == "stealth" and card["target_sha256"] is None
+    assert card["metrics"]["steganalysis"]["n_clean"] == 3 and "--model stealth" in card["metrics"]["steganalysis"][
+        "command"]
+    capsys.readouterr()
