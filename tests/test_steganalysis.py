@@ -1,13 +1,14 @@
 """Classical LSB detectors at known embedding rates, ROC/AUC on hand-computed cases, `veil analyze`."""
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from PIL import Image
 
-from veil.cli.main import main
 from veil import detectors as D
+from veil.cli.main import main
 from veil.metrics.detection import auc_from_curve, auc_rank, roc_sweep, summarise_scores, tpr_at_fpr
 from veil.registry import create_model
 
@@ -178,15 +179,19 @@ def test_steganalyser_contract(arch):
     assert torch.equal(m.score(y), m.score(y)) and m.training
 
 
-def test_steganalyser_train_through_the_cli(sample, tmp_path, capsys):
+def _train_tiny(sample, tmp_path, target: str, recipe: str) -> Path:
+    """``veil steganalyser train --model target`` on 3 generated photos with a tiny recipe; the run folder."""
     photos = _folder(tmp_path / "photos", sample, n=3, size=128)
-    recipe = tmp_path / "tiny.toml"
-    recipe.write_text("pairs = 8\npair_size = 64\ncrop = 32\nbatch = 4\nsteps = 6\nlog_every = 2\n"
-                      "ckpt_every = 3\neval_crop = 64\neval_per_image = 2\n")
+    (tmp_path / "tiny.toml").write_text(recipe)
     out = tmp_path / "run"
-    argv = ["steganalyser", "train", "--model", "lsb1", "--config", str(recipe), "--data", str(photos),
-            "--val", str(photos), "--out", str(out), "--no-progress"]
-    assert main(argv) == 0
+    assert main(["steganalyser", "train", "--model", target, "--config", str(tmp_path / "tiny.toml"), "--data",
+                 str(photos), "--val", str(photos), "--out", str(out), "--no-progress"]) == 0
+    return out
+
+
+def test_steganalyser_train_through_the_cli(sample, tmp_path, capsys):
+    out = _train_tiny(sample, tmp_path, "lsb1", "pairs = 8\npair_size = 64\ncrop = 32\nbatch = 4\nsteps = 6\n"
+                      "log_every = 2\nckpt_every = 3\neval_crop = 64\neval_per_image = 2\n")
     card = json.loads((out / "xunet.lsb1.json").read_text())
     assert card["task"] == "steganalysis" and card["target"] == "lsb1.default"
     m = card["metrics"]["steganalysis"]
@@ -195,6 +200,8 @@ def test_steganalyser_train_through_the_cli(sample, tmp_path, capsys):
     assert 0 <= pairs <= 36 and abs(pairs * 2 - round(pairs * 2)) < 1e-9
     assert (out / "xunet.lsb1.safetensors").is_file() and card["training"]["steps"] == 6
     capsys.readouterr()
+    argv = ["steganalyser", "train", "--model", "lsb1", "--config", str(tmp_path / "tiny.toml"), "--data",
+            str(tmp_path / "photos"), "--val", str(tmp_path / "photos"), "--out", str(out)]
     assert main(argv) == 2                                   # a run is there: no silent clobbering
     assert "--resume" in capsys.readouterr().err
     assert main(["steganalyser", "train", "--model", "nothing"]) == 2
@@ -268,13 +275,8 @@ def test_a_learned_steganalyser_names_the_target_weights_it_was_trained_against(
 
 def test_a_steganalyser_trains_against_stealth_text(sample, tmp_path, capsys):
     # the weightless routes have no card: the steganalyser's card names them, with no target weights to record
-    photos = _folder(tmp_path / "photos", sample, n=3, size=128)
-    recipe = tmp_path / "tiny.toml"
-    recipe.write_text("pairs = 6\npair_size = 96\ncrop = 32\nbatch = 3\nsteps = 3\nlog_every = 1\n"
-                      "ckpt_every = 3\neval_crop = 96\neval_per_image = 1\n")
-    out = tmp_path / "run"
-    assert main(["steganalyser", "train", "--model", "stealth", "--config", str(recipe), "--data", str(photos),
-                 "--val", str(photos), "--out", str(out), "--no-progress"]) == 0
+    out = _train_tiny(sample, tmp_path, "stealth", "pairs = 6\npair_size = 96\ncrop = 32\nbatch = 3\nsteps = 3\n"
+                      "log_every = 1\nckpt_every = 3\neval_crop = 96\neval_per_image = 1\n")
     card = json.loads((out / "xunet.stealth.json").read_text())
     assert card["target"] == "stealth" and card["target_sha256"] is None
     assert card["metrics"]["steganalysis"]["n_clean"] == 3 and "--model stealth" in card["metrics"]["steganalysis"][
