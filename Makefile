@@ -117,10 +117,14 @@ eval-steganalysis: install
 	$(STEGA) --model qr_densenet.robust --learned xunet.qr_densenet_robust
 	$(STEGA) --model stegnet --learned xunet.stegnet
 	$(STEGA) --model pixinpix --learned xunet.pixinpix
+	$(STEGA) --model codec --learned xunet.codec --learned xunet.stegnet
+	$(STEGA) --model stealth --learned xunet.stealth --learned xunet.stegnet
+	$(STEGA) --model stealth:0.1 --learned xunet.stealth --learned xunet.stegnet
+	$(STEGA) --model stealth:0.4 --learned xunet.stealth --learned xunet.stegnet
 
 # One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
 train-steganalysers: install
-	for m in qr_densenet qr_densenet.robust pixinpix stegnet; do \
+	for m in qr_densenet qr_densenet.robust pixinpix stegnet codec stealth; do \
 	  VEIL_DATA=$(DATA) $(BIN)/veil steganalyser train --model $$m --threads 1 --resume --release $(SHIP) || exit 1; done
 
 report: install
