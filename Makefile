@@ -117,10 +117,10 @@ eval-steganalysis: install
 	$(STEGA) --model qr_densenet.robust --learned xunet.qr_densenet_robust
 	$(STEGA) --model stegnet --learned xunet.stegnet
 	$(STEGA) --model pixinpix --learned xunet.pixinpix
-	$(STEGA) --model codec --learned xunet.codec --learned xunet.stegnet
-	$(STEGA) --model stealth --learned xunet.stealth --learned xunet.stegnet
-	$(STEGA) --model stealth:0.1 --learned xunet.stealth --learned xunet.stegnet
-	$(STEGA) --model stealth:0.4 --learned xunet.stealth --learned xunet.stegnet
+	$(STEGA) --model codec --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
+	$(STEGA) --model stealth --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
+	$(STEGA) --model stealth:0.1 --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
+	$(STEGA) --model stealth:0.4 --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
 
 # One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
 train-steganalysers: install
