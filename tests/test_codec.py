@@ -112,6 +112,8 @@ def test_codec_refuses_what_it_cannot_do(pair, sample):
     assert small["stored_size"][0] < 512                                # too big a secret is downscaled to fit
     with pytest.raises(InputError, match="only the codec"):
         veil.hide_image(cover, secret, model="lsb3", passphrase="pw")
+    with pytest.raises(InputError, match="each side must be 1..8192"):     # checked as for every model
+        veil.reveal_image(stego, model="codec", passphrase="pw", size=(0, 10))
 
 
 def test_codec_through_the_cli(pair, tmp_path, capsys):

@@ -382,6 +382,7 @@ def _is_grey(image: Image.Image) -> bool:
 
 
 CODEC = "codec"       # the image route with no network: compress, then embed (veil.codec)
+WEIGHTLESS = (CODEC, "stealth")    # hiding routes with no weights and no card (stealth: veil.hide(stealth=True))
 
 
 def hide_image_report(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False,
@@ -439,12 +440,16 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     read with the ``passphrase`` it was hidden with; RevealError when there is none."""
     stego = _check_image(stego, "stego image", MIN_IMAGE_SIDE)
     passphrase = _check_passphrase(passphrase)
+    if size is not None:
+        w, h = int(size[0]), int(size[1])
+        if w < 1 or h < 1 or max(w, h) > 8192:
+            raise InputError(f"size {w}x{h}: each side must be 1..8192")
     rgb, _ = split_alpha(stego)
     if model == CODEC:
         from . import codec
 
         img = codec.reveal(np.asarray(rgb), passphrase)
-        return img.resize(tuple(size), Image.LANCZOS) if size is not None else img
+        return img.resize((w, h), Image.LANCZOS) if size is not None else img
     if passphrase is not None:
         raise InputError("a passphrase keys only the codec model (--model codec)")
     m = get_model(model, "image")
@@ -456,9 +461,6 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
         if grey is None and _equal_channels(a):
             img = img.convert("L")
     if size is not None:
-        w, h = int(size[0]), int(size[1])
-        if w < 1 or h < 1 or max(w, h) > 8192:
-            raise InputError(f"size {w}x{h}: each side must be 1..8192")
         x, y, bw, bh = fit_box((w, h), img.size)
         img = img.crop((x, y, x + bw, y + bh)).resize((w, h), Image.LANCZOS)
     return img

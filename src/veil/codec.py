@@ -30,8 +30,6 @@ LENGTH_BITS = 32
 MAX_RATE = 0.5              # payload bits per sample at most (the cover stays at about 57 dB)
 KIND = 1                    # sealed frame kind: a compressed image
 CODECS = {1: "AVIF", 2: "WEBP", 3: "JPEG"}
-MIN_SIDE = 16
-
 
 LARGE = 1 << 20             # samples: above, the trellis is 6 high (64 states) instead of 7, about twice as fast
 
@@ -54,10 +52,14 @@ def codec_available() -> list[int]:
     return [c for c in CODECS if have[c]]
 
 
+def _max_bits(n: int) -> int:
+    """Payload bits a cover of ``n`` samples carries: :data:`MAX_RATE` of those after the length field's."""
+    return max(0, int((n - HEADER_SAMPLES) * MAX_RATE))
+
+
 def capacity_bytes(shape: tuple[int, ...]) -> int:
-    """Bytes of framed payload a cover of ``shape`` (H, W, C) carries."""
-    n = int(np.prod(shape))
-    return max(0, int((n - HEADER_SAMPLES) * MAX_RATE) // 8 - sealed.HEADER.size)
+    """Bytes of payload (before its frame's header) a cover of ``shape`` (H, W, C) carries."""
+    return max(0, _max_bits(int(np.prod(shape))) // 8 - sealed.HEADER.size)
 
 
 def _encode(img: Image.Image, codec: int, quality: int) -> bytes:
@@ -96,7 +98,7 @@ def embed_bytes(cover: np.ndarray, payload: bytes, passphrase: str | None = None
     flat = a.reshape(-1)
     n = flat.size
     m = len(payload) * 8
-    if n - HEADER_SAMPLES < 1 or m > (n - HEADER_SAMPLES) * MAX_RATE:
+    if m > _max_bits(n):
         raise CapacityError(f"{len(payload)} bytes do not fit: this cover carries {capacity_bytes(a.shape)}")
     costs = hill_costs(a if a.ndim == 3 else a[..., None]).reshape(-1).astype(np.float64)
     order = _order(n, passphrase)
@@ -125,7 +127,7 @@ def extract_bytes(stego: np.ndarray, passphrase: str | None = None) -> bytes:
     lsb = flat[_order(n, passphrase)] & 1
     m = int(np.frombuffer(np.packbits(stc.extract(lsb[:HEADER_SAMPLES], LENGTH_BITS, segments=1)).tobytes(),
                           np.uint32)[0])
-    if m == 0 or m % 8 or m > (n - HEADER_SAMPLES) * MAX_RATE:
+    if m == 0 or m % 8 or m > _max_bits(n):
         raise RevealError("no codec payload found (wrong passphrase, or not a codec stego image)")
     return np.packbits(stc.extract(lsb[HEADER_SAMPLES:], m, **_code(n, m))).tobytes()
 
@@ -137,7 +139,7 @@ def hide(cover: np.ndarray, secret: Image.Image, passphrase: str | None = None) 
     from .imaging import pil_to_tensor
 
     budget = capacity_bytes(cover.shape)
-    overhead = sealed.SALT + sealed.NONCE + 16 if passphrase is not None else 0
+    overhead = sealed.SEAL_OVERHEAD if passphrase is not None else 0
     data, codec, decoded = compress(secret, budget - overhead)
     frame = sealed.pack(data, KIND, secret.width, secret.height, passphrase)
     stego = embed_bytes(cover, frame, passphrase)

@@ -36,7 +36,9 @@ def train_cmd(args) -> int:
     from .train import command_line, finish_run, run_folder, run_training
 
     # the weightless image routes have no card: a stand-in with their name
-    target = {"name": args.model, "task": "image"} if args.model in ("codec", "stealth") else get_card(args.model, None)
+    from ..api import WEIGHTLESS
+
+    target = {"name": args.model, "task": "image"} if args.model in WEIGHTLESS else get_card(args.model, None)
     if target["task"] not in ("qr", "image"):
         raise InputError(f"{target['name']} does not hide anything: pick a qr or image model")
     overrides = {k: getattr(args, k) for k in ("steps", "pairs", "batch", "seed", "threads", "data", "val")}

@@ -115,7 +115,9 @@ def target_note(name: str) -> str | None:
 
     card = get_card(name, "steganalysis")
     trained_on = card.get("target_sha256")
-    if card["target"] in ("codec", "stealth"):          # weightless targets: nothing to match
+    from ..api import WEIGHTLESS
+
+    if card["target"] in WEIGHTLESS:                    # no weights: nothing to match
         return None
     shipped = (get_card(card["target"], None).get("weights") or {}).get("sha256")
     if trained_on is None and shipped is not None:
@@ -153,9 +155,11 @@ def evaluate(clean: list[Image.Image], stego: list[Image.Image], learned: list[s
 
 
 def stego_label(args) -> str:
+    from ..api import WEIGHTLESS
+
     if args.name:
         label = args.name
-    elif args.model in ("codec", "stealth") or (args.model or "").startswith("stealth:"):
+    elif args.model in WEIGHTLESS or (args.model or "").startswith("stealth:"):
         label = args.model.replace(":", "")
     elif args.model:
         from ..registry import get_card

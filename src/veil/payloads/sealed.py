@@ -16,7 +16,8 @@ VERSION = 1
 HEADER = struct.Struct("<2sBBBHHII")     # magic, version, kind, flags, a, b, body length, CRC-32 of the body
 SEALED = 1                              # flags: the body is encrypted
 SCRYPT_KDF = 2                          # flags: its key came from scrypt (else Argon2id)
-SALT, NONCE = 16, 12
+SALT, NONCE, TAG = 16, 12, 16
+SEAL_OVERHEAD = SALT + NONCE + TAG      # bytes sealing adds to a body
 
 
 class FrameError(ValueError):
@@ -35,7 +36,7 @@ def pack(body: bytes, kind: int, a: int = 0, b: int = 0, passphrase: str | None 
         flags = SEALED | (SCRYPT_KDF if kdf["name"] == "scrypt" else 0)
         salt, nonce = os.urandom(SALT), os.urandom(NONCE)
         kdf["salt"] = base64.b64encode(salt).decode()
-        head = HEADER.pack(MAGIC, VERSION, kind, flags, a, b, len(body) + SALT + NONCE + 16, 0)
+        head = HEADER.pack(MAGIC, VERSION, kind, flags, a, b, len(body) + SEAL_OVERHEAD, 0)
         body = salt + nonce + AESGCM(derive_key(passphrase, kdf)).encrypt(nonce, body, head[:-4])
     head = HEADER.pack(MAGIC, VERSION, kind, flags, a, b, len(body), zlib.crc32(body))
     return head + body

@@ -103,7 +103,9 @@ def write_card(model, cfg: SteganalyserConfig, state: dict, metrics: dict, out: 
     from ..registry import get_card
     from .engine import export
 
-    weightless = cfg.target in ("codec", "stealth")            # veil.codec and stealth text have no weights
+    from ..api import WEIGHTLESS
+
+    weightless = cfg.target in WEIGHTLESS
     target_weights = {} if weightless else get_card(cfg.target, None).get("weights") or {}
     head = {"target": cfg.target,
             "target_sha256": target_weights.get("sha256")}      # the exact weights it learned to detect (None: lsbK)
