@@ -37,7 +37,7 @@ LARGE = 1 << 20             # samples: above, the trellis is 6 high (64 states) 
 def _code(n: int, m: int) -> dict:
     """The STC parameters for ``m`` payload bits in ``n`` samples (the receiver derives the same from the same)."""
     # Parallel codes of 16 message bits or more each, up to 256: the trellis walks about n / segments steps (one code
-    # over a 256 px photo would walk 196,608, seconds in NumPy), and a 16-character text changes ~55 samples there
+    # over a 256 px photo would walk 196,608, seconds in NumPy), and a 16-character text changes ~45 samples there
     return {"h": 7 if n <= LARGE else 6, "segments": int(np.clip(m // 16, 1, 256))}
 
 

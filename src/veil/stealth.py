@@ -1,7 +1,7 @@
 """Stealth text: a message hidden for users who care more that nobody can tell a message is there than about
 re-compression. The message goes into a sealed frame (veil.payloads.sealed: CRC-32, and AES-256-GCM under the
 passphrase when one is given) embedded by the codec route's engine (veil.codec.embed_bytes): syndrome-trellis
-coded +-1 changes at HILL costs, in an order keyed by the passphrase. A 16-character text changes about 55 samples
+coded +-1 changes at HILL costs, in an order keyed by the passphrase. A 16-character text changes about 45 samples
 of a 256 px photo, all in its texture. Lossless channel only: a JPEG re-save destroys it, and it then reads
 as "no message", never as another one.
 """
