@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pytest
 import torch
+import torch.nn.functional as F
 from PIL import Image
 
 import veil
@@ -58,6 +59,51 @@ def test_stegnet_has_no_strides_and_tiles_exactly():
     whole = m.embed(c, s)
     m.tile = 24                # tiles of 24 px with 10 px of context: exact (receptive field radius 8)
     assert torch.allclose(m.embed(c, s), whole, atol=1e-5)
+
+
+@pytest.mark.parametrize("arch", ["stegnet", "pixinpix"])
+def test_highpass_keeps_the_local_mean_colour_and_tiles_exactly(arch):
+    """With ``highpass`` the change has no low frequencies: however large the network's change, the 8x
+    box-downsampled stego equals the cover's up to the high frequencies that leak through the box filter."""
+    from veil.metrics.image import color_cast
+
+    torch.manual_seed(0)
+    plain = create_model(arch, **TINY[arch]).eval()
+    quiet = create_model(arch, highpass=4, **TINY[arch]).eval()
+    for p in plain.parameters():
+        p.data.normal_(0, 0.3 if arch == "stegnet" else 0.1)
+    quiet.load_state_dict(plain.state_dict())        # no extra parameters: released weights load as they are
+    c, s = torch.rand(1, 3, 64, 96) * 0.5 + 0.25, torch.rand(1, 3, 64, 96)
+    with torch.no_grad():
+        loud, soft = plain.encoder(c, s) - c, quiet.encoder(c, s) - c
+    means = [float(x.mean(dim=(2, 3)).abs().max()) for x in (loud, soft)]   # per-channel mean (reflect-padded
+    assert means[0] > 10 * means[1], means                                   # filter: near, not exact)
+    pooled = [float(F.avg_pool2d(x, 8).abs().mean()) for x in (loud, soft)]
+    assert pooled[0] > 5 * pooled[1], pooled
+
+    def small(x):     # the same changes scaled into range: no clipping
+        return c + 0.05 * x / x.abs().max()
+
+    assert color_cast(c, small(loud)) > 5 * color_cast(c, small(soft))
+    if arch == "stegnet":   # the low-pass widens the receptive field, and the halo with it: tiling stays exact
+        assert quiet.halo == plain.halo + 8
+        whole = quiet.embed(c, s)
+        quiet.tile = 24
+        assert torch.allclose(quiet.embed(c, s), whole, atol=1e-5)
+
+
+def test_cast_loss_is_the_reported_colour_cast():
+    from veil.losses.image import color_cast_loss
+    from veil.metrics.image import color_cast
+
+    torch.manual_seed(1)
+    c = torch.rand(2, 3, 32, 32)
+    e = (c + torch.tensor([0.05, -0.02, 0.0]).view(1, 3, 1, 1)).clamp(0, 1).requires_grad_()
+    loss = color_cast_loss(e, c)
+    assert abs(float(loss.detach()) * 100 - color_cast(c, e.detach())) < 1e-3
+    loss.backward()
+    assert torch.isfinite(e.grad).all() and float(e.grad.abs().sum()) > 0
+    assert float(color_cast_loss(c, c)) < 1e-5
 
 
 def test_stegnet_widths_match_the_paper():
@@ -213,6 +259,25 @@ def test_training_exports_and_resumes_exactly(tmp_path, arch):
     from safetensors.torch import load_file
 
     create_model(arch, **card["kwargs"]).load_state_dict(load_file(str(a / card["weights"]["file"])), strict=True)
+
+
+def test_cover_weight_is_steered_to_the_target_psnr(tmp_path):
+    """cover_psnr: the cover weight rises while the training PSNR is under the target, and falls above it;
+    the cast term is logged."""
+    def weights(target):
+        out = tmp_path / f"t{target}"
+        recipe = out.parent / f"r{target}.toml"
+        recipe.write_text(f'arch = "stegnet"\nbatch = 2\ncrop = 32\nlog_every = 1\ncover_psnr = {target}\n'
+                          'cast_weight = 1.0\nadapt_rate = 0.1\n[model]\nwidths = [4, 4, 8, 8, 8, 8]\nhighpass = 2\n')
+        assert main(["train", "image", "--config", str(recipe), "--data", "synthetic", "--steps", "6",
+                     "--out", str(out), "--no-progress"]) == 0
+        log = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
+        assert all("cast" in r for r in log)
+        return [r["cover_weight"] for r in log]
+
+    up, down = weights(99.0), weights(1.0)   # step 1 of a residual model: stego = cover, no PSNR to steer by
+    assert up[0] == down[0] == 1.0
+    assert up == sorted(up) and up[-1] > 1.4 and down == sorted(down, reverse=True) and down[-1] < 0.7
 
 
 # ----------------------------------------------------------------------------- shipped weights

@@ -83,20 +83,38 @@ def tiled_array(fn, inputs: list[np.ndarray], tile: int, halo: int, multiple: in
     return out
 
 
+def lowpass(x: torch.Tensor, radius: int) -> torch.Tensor:
+    """Two passes of a (2 ``radius`` + 1)-wide box filter per channel (close to a Gaussian of sigma ~ 0.8
+    ``radius``), reflect-padded so the mean over the image is kept; reaches 2 ``radius`` px."""
+    for _ in range(2):
+        mode = "reflect" if min(x.shape[-2:]) > radius else "replicate"
+        x = F.avg_pool2d(F.pad(x, (radius,) * 4, mode=mode), 2 * radius + 1, stride=1)
+    return x
+
+
 class ConcatEmbedder(nn.Module):
     """(cover, secret) -> ``net``(cover ++ secret), plus the cover when ``residual`` (the network then
-    learns the change, and its last layer ``head`` starts at zero: stego = cover at step 0)."""
+    learns the change, and its last layer ``head`` starts at zero: stego = cover at step 0).
 
-    def __init__(self, net: nn.Module, head: nn.Conv2d, residual: bool):
+    ``highpass`` > 0 (residual only) removes the change's low frequencies, :func:`lowpass` of that radius,
+    before adding it: the stego image keeps the cover's local mean colour by construction, so the hidden
+    image cannot show as a colour cast, only as fine texture."""
+
+    def __init__(self, net: nn.Module, head: nn.Conv2d, residual: bool, highpass: int = 0):
         super().__init__()
         self.net = net
         self.residual = residual
+        if highpass and not residual:
+            raise ValueError("highpass needs a residual embedder")
+        self.highpass = int(highpass)
         if residual:
             nn.init.zeros_(head.weight)
             nn.init.zeros_(head.bias)
 
     def forward(self, cover: torch.Tensor, secret: torch.Tensor) -> torch.Tensor:
         out = self.net(torch.cat([cover, secret], 1))
+        if self.highpass:
+            out = out - lowpass(out, self.highpass)
         return cover + out if self.residual else out
 
 

@@ -67,10 +67,12 @@ class PixInPix(ImageStegoModel):
 
 @register_model
 def pixinpix(secret_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64, 128, 256),
-             residual: bool = True) -> PixInPix:
-    """PixInPix (seed 002): ``secret_channels`` 3 (colour) or 1 (grey, the MNIST-into-CIFAR case)."""
+             residual: bool = True, highpass: int = 0) -> PixInPix:
+    """PixInPix (seed 002): ``secret_channels`` 3 (colour) or 1 (grey, the MNIST-into-CIFAR case);
+    ``highpass``: radius of the low frequencies removed from the change (0: none; see ConcatEmbedder)."""
     widths = tuple(widths)
     net = UNet(3 + secret_channels, 3, widths)
-    model = PixInPix(ConcatEmbedder(net, net.head, residual), UNet(3, secret_channels, widths), secret_channels)
+    model = PixInPix(ConcatEmbedder(net, net.head, residual, highpass), UNet(3, secret_channels, widths),
+                     secret_channels)
     model.size_multiple = 2 ** len(widths)
     return model

@@ -64,10 +64,14 @@ class StegNet(ImageStegoModel):
 
 
 @register_model
-def stegnet(secret_channels: int = 3, widths: tuple[int, ...] = WIDTHS, residual: bool = True) -> StegNet:
-    """StegNet (seed 003). ``widths`` of the six SCR blocks; ``residual``: embedder outputs cover + change."""
+def stegnet(secret_channels: int = 3, widths: tuple[int, ...] = WIDTHS, residual: bool = True,
+            highpass: int = 0) -> StegNet:
+    """StegNet (seed 003). ``widths`` of the six SCR blocks; ``residual``: embedder outputs cover + change;
+    ``highpass``: radius of the low frequencies removed from the change (0: none; see ConcatEmbedder)."""
     widths = tuple(widths)
     net = SCRStack(3 + secret_channels, 3, widths)
-    enc = ConcatEmbedder(net, net[-1], residual)
+    enc = ConcatEmbedder(net, net[-1], residual, highpass)
     dec = SCRStack(3, secret_channels, widths)
-    return StegNet(enc, dec, secret_channels)
+    model = StegNet(enc, dec, secret_channels)
+    model.halo = StegNet.halo + 2 * int(highpass)   # the low-pass reaches 2 radius further: tiling stays exact
+    return model

@@ -144,6 +144,9 @@ class ImageTrainConfig(RunConfig):
     loss: str = "stegnet"          # stegnet (seed 003 eq. 7) | l2 (seed 002)
     cover_weight: float = 1.0
     secret_weight: float = 1.0
+    cast_weight: float = 0.0       # colour-cast term (8x-downsampled CIE76 difference / 100)
+    cover_psnr: float = 0.0        # > 0: steer cover_weight (from its initial value) to hold this training PSNR
+    adapt_rate: float = 0.01       # ... multiplying or dividing it by (1 + adapt_rate) each step
     attacks: list[str] = field(default_factory=list)
     attack_prob: float = 0.5
     attack_max_chain: int = 1

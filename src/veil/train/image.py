@@ -6,6 +6,7 @@ image to 8 bits (straight-through), reveal, and update embedder and decoder toge
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import torch
@@ -72,7 +73,7 @@ class SecretSampler:
 
 def setup(cfg, model, opt, out: Path, log=print):
     """The family's part of a run (veil.train.engine.fit): samplers, state and step."""
-    state = {"step": 0, "wall": 0.0}
+    state = {"step": 0, "wall": 0.0, "cover_weight": cfg.cover_weight, "psnr_ema": None}
     covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
     secrets = SecretSampler(cfg, model.secret_channels)
     attack = None
@@ -86,15 +87,22 @@ def setup(cfg, model, opt, out: Path, log=print):
         cover = covers.sample(cfg.batch).contiguous(memory_format=torch.channels_last)
         secret = secrets.sample(cfg.batch, covers.crop).contiguous(memory_format=torch.channels_last)
         o = model(cover, secret, attack)
-        terms = image_hiding_loss(o, cover, secret, cfg.loss, cfg.cover_weight, cfg.secret_weight)
+        w_c = state.get("cover_weight", cfg.cover_weight)
+        terms = image_hiding_loss(o, cover, secret, cfg.loss, w_c, cfg.secret_weight, cfg.cast_weight)
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
+        cover_psnr = psnr(o["stego"].detach(), cover)
+        if cfg.cover_psnr > 0 and math.isfinite(cover_psnr):   # steer the cover weight to hold the target PSNR
+            ema = state.get("psnr_ema")
+            state["psnr_ema"] = ema = cover_psnr if ema is None else 0.95 * ema + 0.05 * cover_psnr
+            step = 1 + cfg.adapt_rate
+            state["cover_weight"] = min(1e4, w_c * step) if ema < cfg.cover_psnr else max(1e-3, w_c / step)
         record = {}
         if state["log_now"]:
             record = {k: float(v.detach()) for k, v in terms.items()}
-            record.update(psnr=psnr(o["stego"].detach(), cover), secret_psnr=psnr(o["revealed"].detach().clamp(0, 1),
-                                                                                    secret), crop=covers.crop)
+            record.update(psnr=cover_psnr, secret_psnr=psnr(o["revealed"].detach().clamp(0, 1), secret),
+                          crop=covers.crop, cover_weight=w_c)
         return terms, record
 
     return state, {"cover_rng": covers.rng, "secret_rng": secrets.rng}, step_fn, {}
