@@ -52,6 +52,33 @@ def test_stc_is_near_the_bound_and_leaves_wet_samples_alone():
         stc.embed(x, np.full(n, np.inf), msg[:100], segments=1)
 
 
+@pytest.mark.parametrize("seed", range(40))
+def test_quality_search_finds_the_highest_quality_that_fits(seed):
+    """The secant search returns what a scan of all 100 qualities would, on monotone size curves with the plateaus
+    a codec's quantiser makes, for budgets below, inside and above the curve; and the real codecs' bytes."""
+    rng = np.random.default_rng(seed)
+    steps = rng.integers(0, 3, 100) * rng.random(100) * 0.12           # some steps 0: plateaus
+    sizes = np.round(rng.uniform(200, 5000) * np.exp(np.cumsum(steps))).astype(int)
+    calls = []
+
+    def encode(q):
+        calls.append(q)
+        return bytes(int(sizes[q - 1]))
+
+    for budget in (int(sizes[0]) - 1, int(rng.uniform(sizes[0], sizes[-1])), int(sizes[-1]) + 5):
+        calls.clear()
+        got = codec._best_quality(encode, budget)
+        fits = [q for q in range(1, 101) if sizes[q - 1] <= budget]
+        assert (got is None) if not fits else (len(got) == sizes[max(fits) - 1])
+        assert len(calls) <= 12
+    if seed == 0:
+        img = Image.open(sample_path()).convert("RGB").resize((96, 96))
+        for c in codec.codec_available():
+            data = codec._best_quality(lambda q: codec._encode(img, c, q), 1500)
+            scan = [q for q in range(1, 101) if len(codec._encode(img, c, q)) <= 1500]
+            assert data == codec._encode(img, c, max(scan))
+
+
 def test_hill_costs_are_conseals():
     from conseal.hill._costmap import _compute_cost
 

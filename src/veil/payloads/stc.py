@@ -54,25 +54,30 @@ def embed(cover: np.ndarray, costs: np.ndarray, message: np.ndarray, h: int = H_
     states = 1 << h
     idx = np.arange(states)
     perms = [idx ^ c for c in cols]
-    wght = np.full((k, states), np.inf)
+    # float32 path costs: half the memory traffic of float64, and the trellis is memory-bound
+    wght = np.full((k, states), np.inf, np.float32)
     wght[:, 0] = 0.0
     path = np.empty((blocks * w, k, states // 8 if states >= 8 else 1), np.uint8)
     rows = np.arange(k)
-    half = np.arange(states // 2) * 2
-    inf_half = np.full((k, states - states // 2), np.inf)
-    c0 = np.ascontiguousarray(np.where(x == 1, rho, 0.0).T)   # [L, k]: stego bit 0 costs a flip where the cover
-    c1 = np.ascontiguousarray(np.where(x == 0, rho, 0.0).T)   # bit is 1, stego bit 1 where it is 0 (no 0 x inf)
+    c0 = np.ascontiguousarray(np.where(x == 1, rho, 0.0).T, np.float32)   # [L, k]: stego bit 0 costs a flip where
+    c1 = np.ascontiguousarray(np.where(x == 0, rho, 0.0).T, np.float32)   # the cover bit is 1, bit 1 where it is 0
+    w0, w1 = np.empty_like(wght), np.empty_like(wght)
+    one = np.empty(wght.shape, bool)
+    odd = np.empty((k, 1), bool)
     for t in range(blocks * w):
         j = t % w
-        w0 = wght + c0[t][:, None]
-        w1 = wght[:, perms[j]]
+        np.add(wght, c0[t][:, None], out=w0)
+        np.take(wght, perms[j], axis=1, out=w1)
         w1 += c1[t][:, None]
-        one = w1 < w0
-        wght = np.minimum(w0, w1)
+        np.less(w1, w0, out=one)
+        np.minimum(w0, w1, out=wght)
         path[t] = np.packbits(one, axis=1)
         if j == w - 1:                        # end of a block: the state's low bit must be the message bit
-            b = msg[:, t // w].astype(np.int64)
-            wght = np.concatenate([np.take_along_axis(wght, half[None, :] + b[:, None], 1), inf_half], 1)
+            pairs = wght.reshape(k, states // 2, 2)
+            odd[:, 0] = msg[:, t // w] == 1
+            kept = np.where(odd, pairs[:, :, 1], pairs[:, :, 0])
+            wght[:, :states // 2] = kept
+            wght[:, states // 2:] = np.inf
     total = wght.min(1)
     if not np.isfinite(total).all():
         raise ValueError("the message cannot be embedded: too many samples may not change (infinite costs)")
