@@ -139,6 +139,10 @@ def test_eval_steganalysis_lsb_rate_writes_json_and_roc(sample, tmp_path, capsys
                  "2", "--out-dir", str(out)]) == 0
     res = json.loads((out / "steganalysis_lsb_rate1.json").read_text())
     assert res["n_clean"] == res["n_stego"] == 6
+    more = _folder(tmp_path / "more", sample, n=2)        # several clean folders make one larger set
+    assert main(["eval", "steganalysis", "--clean", str(clean), str(more), "--lsb-rate", "1", "--crop", "64",
+                 "--per-image", "2", "--out-dir", str(out), "--name", "two"]) == 0
+    assert json.loads((out / "steganalysis_two.json").read_text())["n_clean"] == 10
     assert set(res["detectors"]) == {"primary_sets", "chi_square", "sample_pairs", "rs", "fused"}
     assert res["detectors"]["fused"]["auc"] == 1.0  # full LSB replacement is caught on every crop
     assert len(res["detectors"]["fused"]["roc"]["fpr"]) == 101

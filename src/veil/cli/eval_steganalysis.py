@@ -12,7 +12,8 @@ from . import options
 
 def add_parser(esub) -> None:
     p = esub.add_parser("steganalysis", help="ROC/AUC of steganalysis detectors on clean vs stego images")
-    p.add_argument("--clean", required=True, help="folder of clean images (never used to tune the detectors)")
+    p.add_argument("--clean", required=True, nargs="+", metavar="DIR",
+                   help="folders of clean images (never used to tune the detectors)")
     src = p.add_mutually_exclusive_group(required=True)
     src.add_argument("--stego", help="folder of stego images")
     src.add_argument("--model", help="make the stego set with this veil model (random payloads, PNG); also codec, "
@@ -41,7 +42,7 @@ def run(args) -> int:
     if args.lsb_rate is not None and not 0 < args.lsb_rate <= 1:
         raise InputError(f"--lsb-rate {args.lsb_rate}: must be in (0, 1]")
     label = stego_label(args)
-    clean = load_set(args.clean, args.crop, args.per_image, args.seed, "clean")
+    clean = [x for folder in args.clean for x in load_set(folder, args.crop, args.per_image, args.seed, "clean")]
     if args.stego:
         stego = [img for _, img in load_set(args.stego, args.crop, args.per_image, args.seed, "stego")]
         source = {"stego_dir": args.stego}
