@@ -22,7 +22,7 @@ LAYERS = {
     "veil.models": 2, "veil.losses": 2, "veil.data": 2,
     "veil.hiding": 3, "veil.qr": 3, "veil.disguise": 3, "veil.strength": 3, "veil.registry": 3,
     "veil.api": 4, "veil": 4,
-    "veil.train": 5, "veil.eval": 5,
+    "veil.train": 5, "veil.eval": 5, "veil.serve": 5,
     "veil.cli": 6, "veil.__main__": 6,
 }
 

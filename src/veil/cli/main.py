@@ -15,7 +15,7 @@ import warnings
 from ..errors import VeilError
 from . import options
 from . import (analyze, attack, data, demo, disguise, eval as eval_cmd, hide, image, models, qr, qrnet, report,
-               steganalyser, train)
+               serve, steganalyser, train)
 
 
 class Parser(argparse.ArgumentParser):
@@ -30,7 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for mod in (hide, qr, image, attack, analyze, models, demo, eval_cmd, report, train, steganalyser, data, disguise,
-                qrnet):
+                qrnet, serve):
         mod.add_parser(sub)
     from ..imaging import MAX_PIXELS
 
