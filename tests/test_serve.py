@@ -4,8 +4,8 @@ the queue is full), and the page and API documentation served with no outside as
 import asyncio
 import io
 import re
-import struct
-import zlib
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,6 +19,9 @@ from fastapi.testclient import TestClient  # noqa: E402
 from veil.serve import Settings, create_app  # noqa: E402
 from veil.serve.forms import BadForm, parse_multipart  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from bench_serve import bomb_png  # noqa: E402
+
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning")
 
 
@@ -26,18 +29,6 @@ def png_bytes(img: Image.Image) -> bytes:
     buf = io.BytesIO()
     img.save(buf, "PNG")
     return buf.getvalue()
-
-
-def bomb_png(side: int = 30000) -> bytes:
-    """A side x side bilevel PNG of zeros: a few hundred kB that would decode to side^2 pixels."""
-    def chunk(kind: bytes, data: bytes) -> bytes:
-        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
-
-    z = zlib.compressobj(9)
-    row = b"\0" * (1 + side // 8)
-    idat = b"".join(z.compress(row) for _ in range(side)) + z.flush()
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", side, side, 1, 0, 0, 0, 0))
-            + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
 
 
 @pytest.fixture(scope="module")
