@@ -5,6 +5,7 @@ import asyncio
 import io
 import re
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -187,3 +188,23 @@ def test_multipart_parser_is_strict():
         parse_multipart(b"--b\r\nno end", "multipart/form-data; boundary=b")
     with pytest.raises(BadForm):
         parse_multipart(b"", "application/json")
+
+
+def test_a_slow_request_gets_504_and_its_slot_back(cover):
+    with TestClient(create_app(Settings(timeout_s=0.05, concurrency=1, queue=0, preload=False))) as c:
+        r = c.post("/api/hide", files={"image": ("c.png", cover, "image/png")}, data={"text": "slow"})
+        assert r.status_code == 504 and "longer than" in r.json()["detail"]
+        gate = c.app.state.gate
+        deadline = time.time() + 60
+        while gate.admitted and time.time() < deadline:     # the work finishes in its thread, then frees the slot
+            time.sleep(0.05)
+        assert gate.admitted == 0
+        assert c.get("/healthz").json()["in_progress"] == 0
+
+
+def test_serve_cli_refuses_bad_options(capsys):
+    from veil.cli.main import main
+
+    for argv in (["serve", "--port", "70000"], ["serve", "--max-upload-mb", "0"], ["serve", "--queue", "-1"]):
+        assert main(argv) == 2
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1
