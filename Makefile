@@ -7,7 +7,7 @@ DATA   ?= $(HOME)/.cache/veil/covers
 # (outside a checkout they default to the user's model folder, $VEIL_WEIGHTS or ~/.cache/veil/weights).
 SHIP   ?= src/veil
 
-.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze bench-serve clean
+.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze bench-serve bench-batch clean
 
 install: $(VENV)/.installed
 
@@ -147,6 +147,10 @@ bench-analyze: install
 # veil serve under load on 127.0.0.1 (1, 4, 16 clients; a fixed count under a time limit) and a PNG bomb.
 bench-serve: install
 	$(BIN)/python scripts/bench_serve.py
+
+# veil qr reveal over a folder of 200 1024^2 PNGs against 200 separate calls, in one run.
+bench-batch: install
+	$(BIN)/python scripts/bench_batch.py
 
 bench-image: install
 	$(BIN)/veil bench image --model stegnet

@@ -26,13 +26,15 @@ def add_parser(sub) -> None:
     h.set_defaults(func=hide)
 
     r = sub.add_parser("reveal", help="read the message `veil hide` put in an image")
-    r.add_argument("stego", help="stego image (PNG, or after a JPEG re-save, resize, ...)")
+    r.add_argument("stego", nargs="+", help="stego image (PNG, or after a JPEG re-save, resize, ...); several files or "
+                                            "folders (searched recursively) make a batch, one result line per image")
     add_passphrase_arguments(r, "the passphrase the message was hidden with")
     r.add_argument("--model", default=None, help="model name; default: the shipped default")
     r.add_argument("--stealth", action="store_true", default=None,
                    help="read only a --stealth message (by default both kinds are looked for)")
     r.add_argument("--json", action="store_true",
-                   help='print {"found", "message", "kind", "bit_errors_corrected", "confidence"} as JSON')
+                   help='print {"found", "message", "kind", "bit_errors_corrected", "confidence"} as JSON (a batch: '
+                        'one JSON line per image, {"file", "found", "text" or "hex", ...} or {"file", "error"})')
     r.set_defaults(func=reveal)
 
 
@@ -60,9 +62,22 @@ def hide(args) -> int:
 def reveal(args) -> int:
     from ..api import reveal_report
     from ..imaging import load_image
+    from . import batch
 
     passphrase = passphrase_of(args)
-    reading = reveal_report(load_image(args.stego), passphrase=passphrase, model=args.model, stealth=args.stealth)
+    if batch.is_batch(args.stego):
+        def work(f, img, rel):
+            got = reveal_report(img, passphrase=passphrase, model=args.model, stealth=args.stealth).decoded
+            if got is None:
+                return {"found": False}
+            key = "text" if got.kind == "text" else "hex"
+            return {"found": True, key: got.message if got.kind == "text" else got.message.hex(),
+                    "confidence": round(got.confidence, 4)}
+
+        return batch.run(args.stego, work, args.json, lambda d: f"{d['file']}\t" + (
+            d.get("text", d.get("hex", "")) if d["found"] else "(no message)"))
+    reading = reveal_report(load_image(args.stego[0]), passphrase=passphrase, model=args.model,
+                            stealth=args.stealth)
     got = reading.decoded
     if args.json:
         doc = {"found": got is not None, "message": None, "kind": None, "bit_errors_corrected": None,

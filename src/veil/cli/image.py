@@ -25,8 +25,13 @@ def add_parser(sub) -> None:
     h.set_defaults(func=hide)
 
     r = isub.add_parser("reveal", help="recover the hidden image from a stego image")
-    r.add_argument("stego", help="stego image")
-    r.add_argument("-o", "--output", required=True, help="revealed image to write")
+    r.add_argument("stego", nargs="+", help="stego image; several files or folders (searched recursively) make a "
+                                            "batch, written under --out-dir")
+    r.add_argument("-o", "--output", default=None, help="revealed image to write (one stego image)")
+    r.add_argument("--out-dir", default=None, help="a batch: write each revealed image here as NAME.png (a folder's "
+                                                   "images keep their paths below it)")
+    r.add_argument("--json", action="store_true",
+                   help='a batch: one JSON line per image, {"file", "output", "size"} or {"file", "error"}')
     r.add_argument("--model", default="stegnet", help="the model that hid it (default: stegnet; codec)")
     add_passphrase_arguments(r, "codec: the passphrase it was hidden with")
     r.add_argument("--size", default=None, metavar="WxH",
@@ -69,15 +74,58 @@ def hide(args) -> int:
     return 0
 
 
+def _reveal_batch(args, size, passphrase) -> int:
+    from pathlib import Path
+
+    from ..api import reveal_image
+    from ..errors import InputError
+    from ..files import check_output_path
+    from ..imaging import save_image
+    from . import batch
+
+    if args.out_dir is None or args.output is not None:
+        raise InputError("a batch (several files or a folder) takes --out-dir DIR, not -o")
+    root = Path(args.out_dir)
+    if not root.is_dir():
+        raise InputError(f"--out-dir {root}: no such folder")
+    taken: set[Path] = set()
+
+    def work(f, img, rel):
+        out = (root / (rel if rel is not None else Path(Path(f).name))).with_suffix(".png")
+        if out.resolve() in taken:
+            raise InputError(f"another input of this batch writes {out}")
+        taken.add(out.resolve())
+        check_output_path(out, args.force, (f,))
+        got = reveal_image(img, model=args.model, size=size, grey=True if args.grey else None,
+                           passphrase=passphrase)
+        save_image(got, out, force=args.force)
+        return {"output": str(out), "size": [got.width, got.height]}
+
+    def mkdirs(paths):
+        for f, rel in batch.expand(paths):
+            if rel is not None:
+                (root / rel).parent.mkdir(parents=True, exist_ok=True)
+
+    mkdirs(args.stego)
+    return batch.run(args.stego, work, args.json, lambda d: f"{d['file']}\t{d['output']}", what="revealed")
+
+
 def reveal(args) -> int:
     from ..api import reveal_image
+    from ..errors import InputError
     from ..files import check_output_path
     from ..imaging import load_image, save_image
+    from . import batch
 
     size = parse_size(args.size) if args.size else None
-    out = check_output_path(args.output, args.force, (args.stego,))
-    img = reveal_image(load_image(args.stego), model=args.model, size=size, grey=True if args.grey else None,
-                       progress=True, passphrase=passphrase_of(args))
+    passphrase = passphrase_of(args)
+    if batch.is_batch(args.stego):
+        return _reveal_batch(args, size, passphrase)
+    if args.output is None or args.out_dir is not None or args.json:
+        raise InputError("one stego image takes -o OUTPUT (--out-dir and --json are for a batch)")
+    out = check_output_path(args.output, args.force, (args.stego[0],))
+    img = reveal_image(load_image(args.stego[0]), model=args.model, size=size, grey=True if args.grey else None,
+                       progress=True, passphrase=passphrase)
     save_image(img, out, force=args.force)
     print(f"revealed a {img.width}x{img.height} image -> {out}", file=sys.stderr)
     return 0

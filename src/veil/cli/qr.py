@@ -24,10 +24,13 @@ def add_parser(sub) -> None:
     h.set_defaults(func=hide)
 
     r = qsub.add_parser("reveal", help="read the hidden text from a stego image")
-    r.add_argument("stego", help="stego image")
+    r.add_argument("stego", nargs="+", help="stego image; several files or folders (searched recursively) make a "
+                                            "batch, one result line per image")
     r.add_argument("--model", default=None, help="model name; default: the shipped default")
     r.add_argument("--qr-out", default=None, help="also write the recovered QR code image here")
     r.add_argument("--force", action="store_true", help="overwrite --qr-out if it exists")
+    r.add_argument("--json", action="store_true",
+                   help='a batch: one JSON line per image, {"file", "found", "text"} or {"file", "error"}')
     r.set_defaults(func=reveal)
 
 
@@ -39,13 +42,26 @@ def hide(args) -> int:
 
 def reveal(args) -> int:
     from ..api import reveal_qr_image
+    from ..errors import InputError
     from ..files import check_output_path
     from ..imaging import load_image, save_image
+    from . import batch
 
+    if batch.is_batch(args.stego):
+        if args.qr_out:
+            raise InputError("--qr-out takes one stego image, not a batch")
+
+        def work(f, img, rel):
+            text, _ = reveal_qr_image(img, model=args.model)
+            return {"found": text is not None, "text": text}
+
+        return batch.run(args.stego, work, args.json,
+                         lambda d: f"{d['file']}\t" + (d["text"] if d["found"] else "(no QR code read)"))
+    if args.json:
+        raise InputError("--json is for a batch (several files or a folder)")
     if args.qr_out:
-
-        check_output_path(args.qr_out, args.force, (args.stego,))
-    img = load_image(args.stego)
+        check_output_path(args.qr_out, args.force, (args.stego[0],))
+    img = load_image(args.stego[0])
     text, qr = reveal_qr_image(img, model=args.model)
     if args.qr_out:
         save_image(qr, args.qr_out, force=args.force)
