@@ -7,7 +7,7 @@ DATA   ?= $(HOME)/.cache/veil/covers
 # (outside a checkout they default to the user's model folder, $VEIL_WEIGHTS or ~/.cache/veil/weights).
 SHIP   ?= src/veil
 
-.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze bench-serve bench-batch clean
+.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze bench-serve bench-batch bench-distributed clean
 
 install: $(VENV)/.installed
 
@@ -151,6 +151,10 @@ bench-serve: install
 # veil qr reveal over a folder of 200 1024^2 PNGs against 200 separate calls, in one run.
 bench-batch: install
 	$(BIN)/python scripts/bench_batch.py
+
+# 2-process data-parallel training (torchrun, gloo) against 1 process, samples per second, in one run.
+bench-distributed: install
+	$(BIN)/python scripts/bench_distributed.py
 
 bench-image: install
 	$(BIN)/veil bench image --model stegnet

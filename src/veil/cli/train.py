@@ -113,9 +113,12 @@ def run_training(train, cfg, out: Path, args) -> dict:
     from ..errors import InputError
 
     try:
-        return train(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
+        result = train(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
     except (FileNotFoundError, ValueError) as e:
         raise InputError(str(e)) from None
+    if not result.get("main", True):     # a torchrun job: rank 0 alone calibrates, exports and releases
+        raise SystemExit(0)
+    return result
 
 
 def finish_run(args, out: Path, card: dict, state: dict) -> None:

@@ -3,6 +3,8 @@ rotations, mixed with synthetic sharp-edge covers. Returns float NCHW batches in
 """
 from __future__ import annotations
 
+import contextlib
+
 import random
 from pathlib import Path
 
@@ -30,6 +32,29 @@ def random_photo_crop(a: np.ndarray, size: int, rng: random.Random) -> np.ndarra
     if side != size:
         patch = patch.resize((size, size), Image.BILINEAR, reducing_gap=2.0)
     return np.asarray(patch)
+
+
+_shard = (0, 1)   # (this process's rank, processes): each draws the whole batch and keeps its slice
+
+
+@contextlib.contextmanager
+def sharded(rank: int, world: int):
+    """Within the block, samplers draw ``world`` times the batch asked for, the same on every process (the same
+    seed), and return this ``rank``'s slice: N processes at batch b train on exactly one process's batch of N b."""
+    global _shard
+    before, _shard = _shard, (int(rank), int(world))
+    try:
+        yield
+    finally:
+        _shard = before
+
+
+def take_shard(make, n: int):
+    """``make(total)`` -> a batch of ``total``; this process's ``n`` of ``n * world`` (all of it in one process)."""
+    rank, world = _shard
+    if world == 1:
+        return make(n)
+    return make(n * world)[rank * n:(rank + 1) * n]
 
 
 class CoverSampler:
@@ -61,11 +86,15 @@ class CoverSampler:
         return random_photo_crop(self.photos[self.rng.randrange(len(self.photos))], self.crop, self.rng)
 
     def sample(self, n: int, size: int | None = None):
-        """``n`` covers [n, 3, crop, crop]; ``size`` forces the crop size of this batch."""
+        """``n`` covers [n, 3, crop, crop]; ``size`` forces the crop size of this batch (in a sharded run, this
+        process's slice of a batch of ``n`` x processes: :func:`sharded`)."""
         if size is not None:
             self.crop = int(size)
         elif len(self.sizes) > 1:
             self.crop = self.sizes[self.rng.randrange(len(self.sizes))]
+        return take_shard(self._draw, n)
+
+    def _draw(self, n: int):
         out = np.empty((n, self.crop, self.crop, 3), np.uint8)
         for i in range(n):
             if not self.photos or self.rng.random() < self.synthetic_prob:

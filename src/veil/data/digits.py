@@ -69,6 +69,11 @@ class DigitSampler:
         self.shift = shift
 
     def sample(self, n: int, size: int):
+        from .covers import take_shard
+
+        return take_shard(lambda total: self._draw(total, size), n)
+
+    def _draw(self, n: int, size: int):
         batch = np.empty((n, 28, 28), np.uint8)
         for i in range(n):
             d = self.digits[self.rng.randrange(len(self.digits))]

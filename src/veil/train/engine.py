@@ -18,13 +18,26 @@ def fit(cfg, out: Path, setup, resume: bool = False, progress: bool = True, log=
     returns the family's (state, rngs, step, extras): the state the loop checkpoints (with ``step`` and ``wall``), the
     samplers' random generators it restores on resume, the function of one step (``step(state) -> (loss terms, log
     record)``) and anything the caller gets back beside the model and the final state."""
+    from ..data.covers import sharded
+    from .distributed import start
     from .loop import make_optimizer, run_loop, start_model
 
+    dist = start()                       # torchrun: this process's rank (veil.train.distributed); else one process
+    if not dist.main:
+        log = _quiet
     model = start_model(cfg, out, resume, log)
+    net = dist.wrap(model)
     opt = make_optimizer(cfg, model.parameters())
-    state, rngs, step, extras = setup(cfg, model, opt, out, log)
-    state = run_loop(cfg, out, model, opt, state, rngs, step, resume=resume, progress=progress, log=log)
-    return {"model": model, "state": state, **extras}
+    with sharded(dist.rank, dist.world):
+        state, rngs, step, extras = setup(cfg, net, opt, out, log)
+        state = run_loop(cfg, out, model, opt, state, rngs, step, resume=resume, progress=progress and dist.main,
+                         log=log, dist=dist)
+    dist.finish()
+    return {"model": model, "state": state, "main": dist.main, **extras}
+
+
+def _quiet(*args, **kwargs) -> None:
+    """The log of ranks other than 0."""
 
 
 def machine() -> str:
@@ -59,6 +72,7 @@ def export(model, cfg, out: Path, state: dict, command: str, *, task: str, paylo
                     "dtype": "float16" if half else "float32"},
         "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
                      "wall_time_s": round(state["wall"], 1), "data": data, "machine": machine(),
+                     **({"processes": state["processes"]} if state.get("processes", 1) > 1 else {}),
                      **(training or {})},
         "deviations": list(deviations if deviations is not None else getattr(mod, "DEVIATIONS", [])),
         "metrics": metrics or {},

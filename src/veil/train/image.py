@@ -56,6 +56,16 @@ class SecretSampler:
         return s
 
     def sample(self, n: int, size: int) -> torch.Tensor:
+        """``n`` secrets (in a sharded run, this process's slice of the run's whole batch, grey picks included)."""
+        from ..data.covers import sharded, take_shard
+
+        def draw(total):
+            with sharded(0, 1):
+                return self._draw(total, size)
+
+        return take_shard(draw, n)
+
+    def _draw(self, n: int, size: int) -> torch.Tensor:
         n_digits = sum(self.rng.random() < self.digits_prob for _ in range(n)) if 0 < self.digits_prob < 1 else \
             int(n * self.digits_prob)
         parts = []

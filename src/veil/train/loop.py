@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -78,12 +79,17 @@ def start_model(cfg, out: Path, resume: bool, log=print):
 
 
 def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Callable[[dict], tuple[dict, dict]],
-             resume: bool = False, progress: bool = True, log=print) -> dict:
+             resume: bool = False, progress: bool = True, log=print, dist=None) -> dict:
     """Run ``step_fn`` until ``cfg.steps``; ``rngs`` maps names to objects with getstate/setstate (data
-    samplers' ``random.Random``), restored on resume together with torch's RNG."""
+    samplers' ``random.Random``), restored on resume together with torch's RNG. ``dist``
+    (veil.train.distributed.Dist): in a torchrun job, rank 0 alone writes, and the log holds the mean over ranks."""
     from tqdm import tqdm
 
-    out.mkdir(parents=True, exist_ok=True)
+    from .distributed import Dist
+
+    dist = dist or Dist()
+    if dist.main:
+        out.mkdir(parents=True, exist_ok=True)
     ckpt = out / "last.pt"
     if resume and ckpt.is_file():
         saved = torch.load(ckpt, map_location="cpu", weights_only=False)
@@ -95,8 +101,11 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
         for name, rng in rngs.items():
             rng.setstate(saved_rngs[name])
         torch.set_rng_state(saved["torch_rng"])
-        log(f"resumed from step {state['step']}")
-    write_json(out / "config.json", cfg.to_dict())
+        log(f"resumed from step {state['step']}" + (f" ({saved['state'].get('processes', 1)} processes before, "
+                                                    f"{dist.world} now)" if dist.world > 1 else ""))
+    state["processes"] = dist.world
+    if dist.main:
+        write_json(out / "config.json", cfg.to_dict())
 
     def save():
         saved = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state, "config": cfg.to_dict(),
@@ -106,7 +115,7 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
     model.train()
     bar = tqdm(total=cfg.steps, initial=state["step"], disable=not progress, desc=f"train {cfg.arch}", unit="step")
     t_last = time.time()
-    with open(out / "log.jsonl", "a") as logf:
+    with open(out / "log.jsonl", "a") if dist.main else open(os.devnull, "w") as logf:
         while state["step"] < cfg.steps:
             step = state["step"]
             for g in opt.param_groups:
@@ -120,12 +129,12 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
             if not all(math.isfinite(float(v.detach())) for v in terms.values()):
                 raise FloatingPointError(f"non-finite loss at step {step}: {terms}")
             if state.pop("log_now"):
-                rec = {"step": state["step"], **record, "wall_s": round(state["wall"], 1)}
+                rec = {"step": state["step"], **dist.mean(record), "wall_s": round(state["wall"], 1)}
                 logf.write(json.dumps(rec) + "\n")
                 logf.flush()
                 bar.set_postfix({k: (f"{v:.4g}" if isinstance(v, float) else v) for k, v in record.items()
                                  if k in ("psnr", "err_ema", "cover_weight", "secret_psnr")})
-            if state["step"] % cfg.ckpt_every == 0 or state["step"] == cfg.steps:
+            if dist.main and (state["step"] % cfg.ckpt_every == 0 or state["step"] == cfg.steps):
                 save()
             bar.update(1)
     bar.close()

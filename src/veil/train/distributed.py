@@ -1,0 +1,76 @@
+"""Data-parallel training on PyTorch's own engine: ``torchrun --standalone --nproc_per_node=N -m veil train ...``.
+
+torchrun sets RANK and WORLD_SIZE; :func:`start` then joins the process group (gloo on CPU, NCCL on GPU) and
+:meth:`Dist.wrap` puts the model in DistributedDataParallel, which averages the gradients over the processes after
+every backward pass. Without torchrun (no WORLD_SIZE, or 1), nothing changes: one process, the model as it is.
+
+- **Data:** every process draws the same global batch of ``batch x N`` samples from the same seeded samplers and
+  trains on its own slice of it (veil.data.covers.sharded), so N processes at batch b see exactly the samples of
+  one process at batch N b, and the samplers' state is the same everywhere. The cost: each process crops the
+  whole global batch (cheap beside the networks' passes at a few processes).
+- **Writing:** rank 0 alone writes the log, the checkpoints, the card and the release; the others only compute.
+- **Resume** with any number of processes: the checkpoint holds the unwrapped model, the optimiser and the
+  samplers' state, which are the same on every rank.
+- **Logging:** the numbers logged at a log step are the mean over the processes.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+import torch
+
+
+@dataclass
+class Dist:
+    rank: int = 0
+    world: int = 1
+
+    @property
+    def main(self) -> bool:
+        return self.rank == 0
+
+    def wrap(self, model):
+        """``model`` in DistributedDataParallel (attributes still reach the model), or as it is in one process."""
+        if self.world == 1:
+            return model
+        return _DDP(model)
+
+    def mean(self, record: dict) -> dict:
+        """The numeric values of ``record`` averaged over the processes (a collective: every rank calls it)."""
+        if self.world == 1:
+            return record
+        keys = [k for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
+        t = torch.tensor([float(record[k]) for k in keys], dtype=torch.float64)
+        torch.distributed.all_reduce(t)
+        return {**record, **{k: v / self.world for k, v in zip(keys, t.tolist())}}
+
+    def finish(self) -> None:
+        if self.world > 1 and torch.distributed.is_initialized():
+            torch.distributed.barrier()
+            torch.distributed.destroy_process_group()
+
+
+class _DDP(torch.nn.parallel.DistributedDataParallel):
+    """DDP whose attribute lookups fall through to the wrapped model (``model.secret_channels``, ``model.decode``)."""
+
+    def __init__(self, model):
+        super().__init__(model, find_unused_parameters=False)
+
+    def __getattr__(self, name):
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            return getattr(self.module, name)
+
+
+def start() -> Dist:
+    """This process's place in a torchrun job (joining its process group), or one process."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    if world <= 1:
+        return Dist()
+    rank = int(os.environ["RANK"])
+    if not torch.distributed.is_initialized():
+        backend = "nccl" if torch.cuda.is_available() else "gloo"
+        torch.distributed.init_process_group(backend)
+    return Dist(rank, world)
