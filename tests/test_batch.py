@@ -80,3 +80,37 @@ def test_image_reveal_batch_writes_under_out_dir(folder, tmp_path, capsys):
     assert main(["image", "reveal", str(folder), "-o", str(tmp_path / "x.png")]) == 2
     assert main(["image", "reveal", str(folder / "a.png"), "--out-dir", str(out)]) == 2
     assert main(["qr", "reveal", str(tmp_path / "out" / "sub"), str(tmp_path / "empty_none")]) == 2
+
+
+def test_hide_from_a_manifest_csv_jsonl_and_stdin(folder, tmp_path, capsys, monkeypatch):
+    import io
+
+    out = tmp_path / "stego"
+    out.mkdir()
+    plain = folder / "sub" / "plain.png"
+    (tmp_path / "m.csv").write_text(f"file,text,output\n{plain},first text,\n{folder / 'sub' / 'broken.png'},x,\n"
+                                    f"{plain},\"with, a comma ✓\",comma.png\n", encoding="utf-8")
+    assert main(["qr", "hide", "--manifest", str(tmp_path / "m.csv"), "--out-dir", str(out), "--json"]) == 2
+    docs = _lines(capsys.readouterr().out)
+    assert [("error" in d) for d in docs] == [False, True, False], docs
+    assert main(["qr", "reveal", str(out / "plain.png")]) == 0 and capsys.readouterr().out == "first text\n"
+    assert main(["qr", "reveal", str(out / "comma.png")]) == 0 and capsys.readouterr().out == "with, a comma ✓\n"
+    # JSON Lines from stdin, the spread route, bytes as hex, and a named output
+    rows = [{"file": str(plain), "text": "spread text", "output": "one.png"},
+            {"file": str(plain), "hex": "00ff10", "output": "two.png"}]
+    monkeypatch.setattr("sys.stdin", io.StringIO("\n".join(json.dumps(r) for r in rows)))
+    assert main(["hide", "--manifest", "-", "--out-dir", str(out)]) == 0
+    capsys.readouterr()
+    assert veil.reveal(Image.open(out / "one.png")) == "spread text"
+    assert veil.reveal(Image.open(out / "two.png")) == bytes.fromhex("00ff10")
+    # nothing is overwritten unless asked; a bad manifest or mixed arguments are one line and exit 2
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(rows[0])))
+    assert main(["hide", "--manifest", "-", "--out-dir", str(out), "--json"]) == 2
+    assert "exists" in _lines(capsys.readouterr().out)[0]["error"]
+    (tmp_path / "bad.jsonl").write_text('{"file": "a.png"}\n')
+    for argv in (["hide", "--manifest", str(tmp_path / "bad.jsonl"), "--out-dir", str(out)],
+                 ["hide", "--manifest", str(tmp_path / "m.csv"), "--out-dir", str(out), "-t", "x"],
+                 ["hide", str(plain), "-t", "x"],
+                 ["qr", "hide", "--manifest", str(tmp_path / "m.csv"), "--out-dir", str(tmp_path / "nowhere")]):
+        assert main(argv) == 2, argv
+        assert len(capsys.readouterr().err.strip().splitlines()) == 1

@@ -1,5 +1,6 @@
-"""Many inputs in one call (``veil reveal``, ``veil qr reveal``, ``veil image reveal``, ``veil analyze``): files as
-given and folders searched recursively for images, decoded ahead of the model in a thread, one result per input
+"""Many inputs in one call (``veil reveal``, ``veil qr reveal``, ``veil image reveal``, ``veil analyze``, and
+``veil hide`` / ``veil qr hide`` with a manifest of covers and texts): files as given and folders searched
+recursively for images, decoded ahead of the model in a thread, one result per input
 (JSON Lines with ``--json``: ``{"file": ..., <result>}`` or ``{"file": ..., "error": "one line"}``), a progress bar
 and a summary on stderr. One bad file is reported on its line and the batch goes on. Exit code: 2 if any input
 failed, else 1 if any had nothing hidden, else 0.
@@ -41,18 +42,58 @@ def _dump(doc: dict) -> str:
 
 
 def run(paths: list[str], work, as_json: bool, line=None, what: str = "found") -> int:
-    """Apply ``work(file, image, rel) -> dict`` to every input. The dict is the result; ``"found": False`` in it
-    counts as nothing hidden. ``line(doc) -> str`` prints a result without ``--json`` (errors go to stderr)."""
-    from tqdm.auto import tqdm
-
-    from ..errors import VeilError
-    from ..imaging import load_image
-
+    """Apply ``work(file, image, rel) -> dict`` to every image of ``paths`` (``rel``: its path below the folder it
+    was found in, or None). The dict is the result; ``"found": False`` in it counts as nothing hidden.
+    ``line(doc) -> str`` prints a result without ``--json`` (errors go to stderr)."""
     items = expand(paths)
     if not items:
         from ..errors import InputError
 
         raise InputError(f"no image files in {', '.join(paths)}")
+    return run_items(items, work, as_json, line, what)
+
+
+def read_manifest(path: str) -> list[dict]:
+    """The rows of a manifest (``-``: stdin): JSON Lines of objects, or CSV with a header row; each row has ``file``
+    and ``text`` (or ``hex``), and may have ``output``. A malformed manifest is InputError (nothing is done)."""
+    import csv
+    import io
+
+    from ..errors import InputError
+
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read the manifest {path}: {e}") from None
+    lines = [x for x in text.splitlines() if x.strip()]
+    if not lines:
+        raise InputError(f"the manifest {path} is empty")
+    if lines[0].lstrip().startswith("{"):
+        rows = []
+        for i, x in enumerate(lines, 1):
+            try:
+                row = json.loads(x)
+            except json.JSONDecodeError as e:
+                raise InputError(f"manifest line {i}: not JSON ({e.msg})") from None
+            if not isinstance(row, dict):
+                raise InputError(f"manifest line {i}: not a JSON object")
+            rows.append(row)
+    else:
+        rows = list(csv.DictReader(io.StringIO(text)))
+    for i, row in enumerate(rows, 1):
+        if not isinstance(row.get("file"), str) or not row["file"]:
+            raise InputError(f"manifest row {i}: no \"file\"")
+        if ("text" in row) == ("hex" in row) or not isinstance(row.get("text", row.get("hex")), str):
+            raise InputError(f"manifest row {i}: give \"text\" or \"hex\" (one of them)")
+    return rows
+
+
+def run_items(items: list[tuple[str, object]], work, as_json: bool, line=None, what: str = "found") -> int:
+    """:func:`run` on (file, context) pairs: ``work(file, image, context)``."""
+    from tqdm.auto import tqdm
+
+    from ..errors import VeilError
+    from ..imaging import load_image
 
     def load(f):
         try:
@@ -92,6 +133,7 @@ def run(paths: list[str], work, as_json: bool, line=None, what: str = "found") -
                 print(line(doc) if line else _dump(doc), flush=True)
             bar.update()
     nothing = f", {counts['none']} with nothing {what}" if counts["none"] else ""
-    print(f"veil: {len(items)} files: {counts['done']} {what}{nothing}, {counts['failed']} failed",
+    print(f"veil: {len(items)} file{'s' if len(items) != 1 else ''}: {counts['done']} {what}{nothing}, "
+          f"{counts['failed']} failed",
           file=sys.stderr)
     return 2 if counts["failed"] else 1 if counts["none"] else 0

@@ -4,16 +4,18 @@ from __future__ import annotations
 import json
 import sys
 
-from .options import add_passphrase_arguments, add_strength_arguments, passphrase_of, write_stego
+from .options import (add_manifest_arguments, add_passphrase_arguments, add_strength_arguments, hide_batch_or_single,
+                      passphrase_of, write_stego)
 
 
 def add_parser(sub) -> None:
     h = sub.add_parser("hide", help="hide a text or bytes in a photo (survives JPEG re-saves, resizing, blur)")
-    h.add_argument("cover", help="cover image (any size from 64 px, any common format)")
-    what = h.add_mutually_exclusive_group(required=True)
+    h.add_argument("cover", nargs="?", help="cover image (any size from 64 px, any common format)")
+    what = h.add_mutually_exclusive_group()
     what.add_argument("-t", "--text", help="text to hide (UTF-8)")
     what.add_argument("--hex", help="raw bytes to hide, as hex digits (e.g. an ID: 0123abcd...)")
-    h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
+    h.add_argument("-o", "--output", default=None, help="stego image to write (.png)")
+    add_manifest_arguments(h)
     add_passphrase_arguments(h, "key the message with this passphrase: without it, it neither reads nor verifies")
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["M", "L"],
@@ -38,16 +40,18 @@ def add_parser(sub) -> None:
     r.set_defaults(func=reveal)
 
 
-def _message(args) -> str | bytes:
+def _message(text: str | None, hex_digits: str | None) -> str | bytes:
     from ..errors import InputError
 
-    if args.text is not None:
-        return args.text
-    digits = args.hex.strip().removeprefix("0x").replace(" ", "").replace(":", "")
+    if text is not None:
+        return text
+    if hex_digits is None:
+        raise InputError("give the message: -t TEXT or --hex HEX")
+    digits = hex_digits.strip().removeprefix("0x").replace(" ", "").replace(":", "")
     try:
         return bytes.fromhex(digits)
     except ValueError:
-        raise InputError(f"--hex takes hex digits (an even number of 0-9a-f), got {args.hex!r}") from None
+        raise InputError(f"--hex takes hex digits (an even number of 0-9a-f), got {hex_digits!r}") from None
 
 
 def hide(args) -> int:
@@ -55,8 +59,14 @@ def hide(args) -> int:
 
     from ..api import hide_report
 
-    message, passphrase = _message(args), passphrase_of(args)
-    return write_stego(args, message, partial(hide_report, passphrase=passphrase, stealth=args.stealth), "message")
+    passphrase = passphrase_of(args)
+    report = partial(hide_report, passphrase=passphrase, stealth=args.stealth)
+    if args.manifest is not None and (args.text is not None or args.hex is not None):
+        from ..errors import InputError
+
+        raise InputError("--manifest takes its texts from the manifest: no -t or --hex")
+    return hide_batch_or_single(args, lambda row: _message(row.get("text"), row.get("hex")), report, "message",
+                                lambda: write_stego(args, _message(args.text, args.hex), report, "message"))
 
 
 def reveal(args) -> int:

@@ -129,6 +129,53 @@ def write_stego(args, payload, hide_report, what: str) -> int:
     return 0
 
 
+def add_manifest_arguments(p) -> None:
+    """``--manifest FILE|- --out-dir DIR [--json]``: many covers and texts in one call (veil.cli.batch)."""
+    p.add_argument("--manifest", default=None, metavar="FILE",
+                   help="many covers at once: a CSV (header file,text[,output]; or hex for bytes) or JSON Lines file "
+                        "of rows, '-' for stdin; written under --out-dir (default name: the cover's, as .png)")
+    p.add_argument("--out-dir", default=None, help="with --manifest: the folder the stego images are written to")
+    p.add_argument("--json", action="store_true",
+                   help='with --manifest: one JSON line per row, {"file", "output"} or {"file", "error"}')
+
+
+def hide_batch_or_single(args, payload_of, hide_report, what: str, single) -> int:
+    """``veil hide`` / ``veil qr hide``: with ``--manifest``, every row's payload (``payload_of(row)``) hidden in its
+    cover and written under ``--out-dir`` (one result line per row, errors on their line; veil.cli.batch);
+    otherwise ``single()``, the one-cover command, which then needs its cover, text and ``-o``."""
+    from pathlib import Path
+
+    from ..errors import InputError
+    from ..imaging import metadata, save_image
+    from . import batch
+
+    if args.manifest is None:
+        if args.cover is None or args.output is None or args.out_dir is not None or args.json:
+            raise InputError("give COVER, the text and -o OUTPUT (or --manifest FILE --out-dir DIR for many)")
+        return single()
+    if args.cover is not None or args.output is not None:
+        raise InputError("--manifest takes its covers and texts from the manifest: no COVER, -t or -o")
+    if args.out_dir is None or not Path(args.out_dir).is_dir():
+        raise InputError(f"--manifest needs --out-dir, an existing folder (got {args.out_dir})")
+    rows = batch.read_manifest(args.manifest)
+    root = Path(args.out_dir)
+    outs = [root / (row.get("output") or Path(row["file"]).with_suffix(".png").name) for row in rows]
+    taken: dict[Path, int] = {}
+
+    def work(f, cover, i):
+        out = outs[i]
+        if taken.setdefault(out.resolve(), i) != i:
+            raise InputError(f"row {taken[out.resolve()] + 1} of the manifest writes {out} too")
+        out = stego_output(str(out), f, args.force)
+        stego, report = hide_report(cover, payload_of(rows[i]), model=args.model, ecc=args.ecc,
+                                    strength=args.strength, verify=args.verify, check=not args.no_check)
+        save_image(stego, out, force=args.force, meta=metadata(cover, keep_exif=args.keep_metadata))
+        return {"output": str(out), "strength": round(report.strength, 4)}
+
+    return batch.run_items([(row["file"], i) for i, row in enumerate(rows)], work, args.json,
+                           lambda d: f"{d['file']}\t{d['output']}", what="written")
+
+
 def add_passphrase_arguments(p, help_text: str) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--passphrase", default=None, help=help_text)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import sys
 
-from .options import add_strength_arguments, write_stego
+from .options import add_manifest_arguments, add_strength_arguments, hide_batch_or_single, write_stego
 
 
 def add_parser(sub) -> None:
@@ -12,9 +12,10 @@ def add_parser(sub) -> None:
     qsub.required = True
 
     h = qsub.add_parser("hide", help="hide a text in a cover image")
-    h.add_argument("cover", help="cover image (any size from 64 px, any common format)")
-    h.add_argument("-t", "--text", required=True, help="text to hide")
-    h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
+    h.add_argument("cover", nargs="?", help="cover image (any size from 64 px, any common format)")
+    h.add_argument("-t", "--text", default=None, help="text to hide")
+    h.add_argument("-o", "--output", default=None, help="stego image to write (.png)")
+    add_manifest_arguments(h)
     h.add_argument("--model", default=None, help="model name (see `veil models`); default: the shipped default")
     h.add_argument("--ecc", default="M", type=str.upper, choices=["L", "M", "Q", "H"], help="QR error correction level")
     add_strength_arguments(h, "multiple of the model's calibrated residual strength (1.5 = louder, more margin); "
@@ -36,8 +37,21 @@ def add_parser(sub) -> None:
 
 def hide(args) -> int:
     from ..api import hide_qr_report
+    from ..errors import InputError
 
-    return write_stego(args, args.text, hide_qr_report, "hidden text")
+    def text_of(row):
+        if "text" not in row:
+            raise InputError("the QR route hides texts: give \"text\", not \"hex\"")
+        return row["text"]
+
+    def single():
+        if args.text is None:
+            raise InputError("give the text: -t TEXT")
+        return write_stego(args, args.text, hide_qr_report, "hidden text")
+
+    if args.manifest is not None and args.text is not None:
+        raise InputError("--manifest takes its texts from the manifest: no -t")
+    return hide_batch_or_single(args, text_of, hide_qr_report, "hidden text", single)
 
 
 def reveal(args) -> int:
