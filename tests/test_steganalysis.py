@@ -116,10 +116,14 @@ def test_analyze_cli_table_json_and_bad_input(sample_path, photo, tmp_path, caps
     row = json.loads(capsys.readouterr().out)
     assert set(row) == {"file", "primary_sets", "chi_square", "sample_pairs", "rs", "fused", "verdict"}
     assert row["verdict"] == "stego" and row["fused"] > 0.9
-    # a missing file: one line on stderr, the other image still analysed, exit 2
+    # a missing file: its own JSON line with the error (one line on stderr without --json), the other image still
+    # analysed, exit 2
     assert main(["analyze", "--json", str(tmp_path / "nope.png"), str(sample_path)]) == 2
+    bad, good = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert set(bad) == {"file", "error"} and "no such file" in bad["error"] and good["verdict"] == "clean"
+    assert main(["analyze", str(tmp_path / "nope.png"), str(sample_path)]) == 2
     out, err = capsys.readouterr()
-    assert len(err.strip().splitlines()) == 1 and json.loads(out)["verdict"] == "clean"
+    assert len(err.strip().splitlines()) == 1 and out.splitlines()[-1].endswith("clean")
     assert main(["analyze", "--threshold", "1.5", str(sample_path)]) == 2
     assert "threshold" in capsys.readouterr().err
 
