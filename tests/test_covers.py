@@ -21,3 +21,15 @@ def test_sampler_is_seeded():
     a = CoverSampler(None, sizes=[64, 128], seed=3).sample(2)
     b = CoverSampler(None, sizes=[64, 128], seed=3).sample(2)
     assert torch.equal(a, b)
+
+
+def test_a_photo_tree_is_read_recursively(tmp_path, sample):
+    from veil.data.covers import CoverSampler, list_images
+
+    for i, sub in enumerate(["", "class_a", "class_b/deeper"]):
+        (tmp_path / sub).mkdir(parents=True, exist_ok=True)
+        sample.resize((96, 96)).rotate(90 * i).save(tmp_path / sub / f"p{i}.jpg")
+    (tmp_path / "class_a" / "notes.txt").write_text("not a photo")
+    assert [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)] == [
+        "class_a/p1.jpg", "class_b/deeper/p2.jpg", "p0.jpg"]
+    assert len(CoverSampler(tmp_path, 64, 0.0).photos) == 3

@@ -18,7 +18,8 @@ IMAGE_EXTS = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp"}
 
 
 def list_images(folder: str | Path) -> list[Path]:
-    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_EXTS)
+    """The image files in ``folder`` and every folder below it (any photo tree: class folders, shards), by path."""
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_EXTS)
 
 
 def random_photo_crop(a: np.ndarray, size: int, rng: random.Random) -> np.ndarray:
