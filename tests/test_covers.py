@@ -33,3 +33,28 @@ def test_a_photo_tree_is_read_recursively(tmp_path, sample):
     assert [p.relative_to(tmp_path).as_posix() for p in list_images(tmp_path)] == [
         "class_a/p1.jpg", "class_b/deeper/p2.jpg", "p0.jpg"]
     assert len(CoverSampler(tmp_path, 64, 0.0).photos) == 3
+
+
+def test_lazy_sampling_gives_the_in_memory_crops_and_shards_without_decoding(tmp_path, sample, monkeypatch):
+    import numpy as np
+
+    import veil.data.covers as covers
+    from veil.data.covers import CoverSampler, sharded
+
+    for i in range(5):
+        sample.resize((120 + 10 * i, 100)).rotate(90 * i).save(tmp_path / f"p{i}.png")
+    eager = CoverSampler(tmp_path, 64, 0.3, seed=3, sizes=[48, 64])
+    lazy = CoverSampler(tmp_path, 64, 0.3, seed=3, sizes=[48, 64], lazy=True)
+    assert not eager.lazy and lazy.lazy and all(isinstance(p, type(tmp_path)) for p in lazy.photos)
+    for _ in range(4):
+        a, b = eager.sample(6), lazy.sample(6)
+        assert torch.equal(a, b)
+    # a sharded process gets its slice of the whole batch, and decodes only the photos of its slice
+    whole = CoverSampler(tmp_path, 64, 0.0, seed=5, lazy=True).sample(8)
+    decoded = []
+    real = covers._resized
+    monkeypatch.setattr(covers, "_resized", lambda *a: decoded.append(1) or real(*a))
+    with sharded(1, 2):
+        part = CoverSampler(tmp_path, 64, 0.0, seed=5, lazy=True).sample(4)
+    assert torch.equal(part, whole[4:]) and len(decoded) == 4
+    assert np.isfinite(part.numpy()).all()
