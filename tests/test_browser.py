@@ -129,3 +129,21 @@ def test_hide_download_and_reveal_through_the_page(server, browser, tmp_path, sa
     width = browser.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert width[0] <= width[1], width
     assert browser.find_element(By.ID, "tab-analyze").is_displayed()
+
+
+def test_image_tab_lists_the_models_and_hides_with_codec(server, browser, tmp_path, sample):
+    cover, secret = tmp_path / "cover.png", tmp_path / "secret.png"
+    sample.convert("RGB").resize((256, 256)).save(cover)
+    sample.convert("RGB").rotate(90).resize((64, 64)).save(secret)
+    browser.get(server + "/")
+    browser.find_element(By.ID, "tab-ihide").click()
+    panel = browser.find_element(By.ID, "panel-ihide")
+    wait = WebDriverWait(browser, 60)
+    wait.until(lambda d: len(panel.find_elements(By.CSS_SELECTOR, "select[name=model] option")) > 1)
+    names = [o.get_attribute("value") for o in panel.find_elements(By.CSS_SELECTOR, "select[name=model] option")]
+    assert names[0] == "codec" and "stegnet.default" in names
+    panel.find_element(By.NAME, "image").send_keys(str(cover))
+    panel.find_element(By.NAME, "secret").send_keys(str(secret))
+    panel.find_element(By.CSS_SELECTOR, "button[type=submit]").click()
+    stats = wait.until(EC.presence_of_element_located((By.ID, "result-stats"))).text
+    assert "model codec" in stats and "hidden image stored at" in stats, stats

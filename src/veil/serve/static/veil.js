@@ -41,6 +41,20 @@ for (const zone of document.querySelectorAll(".drop")) {
   });
 }
 
+// the image routes' model lists come from the service: codec first, then every released image model
+async function fillModels() {
+  try {
+    const models = await (await fetch("/api/models")).json();
+    for (const select of document.querySelectorAll('select[data-task="image"]')) {
+      for (const m of models) {
+        if (m.task === "image" && m.name !== "codec") {
+          select.append(el("option", { value: m.name, title: m.summary }, m.name));
+        }
+      }
+    }
+  } catch (_) { /* codec alone is still offered */ }
+}
+
 function el(tag, attrs = {}, text = "") {
   const node = document.createElement(tag);
   for (const [k, v] of Object.entries(attrs)) node.setAttribute(k, v);
@@ -97,6 +111,8 @@ function showScores(body) {
   }
   result.replaceChildren(table);
 }
+
+fillModels();
 
 for (const form of document.querySelectorAll("form[data-route]")) {
   form.addEventListener("submit", async (e) => {
