@@ -69,12 +69,17 @@ class Gate:
         self.pool = ThreadPoolExecutor(concurrency, thread_name_prefix="veil")
         self.slots: asyncio.Semaphore | None = None
 
-    async def run(self, fn):
-        if self.slots is None:
-            self.slots = asyncio.Semaphore(self.concurrency)
+    def check(self) -> None:
+        """Refused(503) when every slot and queue place is taken: called before a body is read, so that a burst of
+        large uploads is turned away before it fills memory."""
         if self.admitted >= self.limit:
             raise Refused(503, f"busy: {self.admitted} requests in progress or waiting; try again shortly",
                           {"Retry-After": "2"})
+
+    async def run(self, fn):
+        if self.slots is None:
+            self.slots = asyncio.Semaphore(self.concurrency)
+        self.check()
         self.admitted += 1
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.timeout_s
@@ -306,6 +311,7 @@ def create_app(settings: Settings | None = None):
         return JSONResponse({"detail": e.detail}, status_code=e.status, headers=e.headers)
 
     async def form_of(request: Request) -> dict[str, Part]:
+        gate.check()
         try:
             body = await read_limited(request.stream(), limit, request.headers.get("content-length"))
             return parse_multipart(body, request.headers.get("content-type"))
