@@ -12,6 +12,8 @@ every backward pass. Without torchrun (no WORLD_SIZE, or 1), nothing changes: on
 - **Resume** with any number of processes: the checkpoint holds the unwrapped model, the optimiser and the
   samplers' state, which are the same on every rank.
 - **Logging:** the numbers logged at a log step are the mean over the processes.
+- **Controllers** (a cover weight steered by the running error or PSNR) read the mean over the processes
+  (:func:`global_mean`), so every process keeps the same state.
 """
 from __future__ import annotations
 
@@ -62,6 +64,16 @@ class _DDP(torch.nn.parallel.DistributedDataParallel):
             return super().__getattr__(name)
         except AttributeError:
             return getattr(self.module, name)
+
+
+def global_mean(value: float) -> float:
+    """``value`` averaged over the processes of a torchrun job (itself in one process): what a family's controller
+    (a cover weight steered by the running error or PSNR) reads, so that every process keeps the same state."""
+    if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
+        return value
+    t = torch.tensor([float(value)], dtype=torch.float64)
+    torch.distributed.all_reduce(t)
+    return float(t) / torch.distributed.get_world_size()
 
 
 def start() -> Dist:

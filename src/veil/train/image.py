@@ -16,6 +16,7 @@ from ..data.covers import CoverSampler
 from ..losses import image_hiding_loss
 from ..metrics import psnr
 from .config import ImageTrainConfig
+from .distributed import global_mean
 from .engine import fit
 
 
@@ -102,7 +103,7 @@ def setup(cfg, model, opt, out: Path, log=print):
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        cover_psnr = psnr(o["stego"].detach(), cover)
+        cover_psnr = global_mean(psnr(o["stego"].detach(), cover))
         if cfg.cover_psnr > 0 and math.isfinite(cover_psnr):   # steer the cover weight to hold the target PSNR
             ema = state.get("psnr_ema")
             state["psnr_ema"] = ema = cover_psnr if ema is None else 0.95 * ema + 0.05 * cover_psnr

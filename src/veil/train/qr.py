@@ -14,11 +14,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..data.covers import CoverSampler
+from ..data.covers import CoverSampler, take_shard
 from ..losses import module_error, qr_hiding_loss
 from ..metrics import psnr
 from ..payloads.qr import random_code, render_matrix
 from .config import QRTrainConfig
+from .distributed import global_mean
 from .engine import fit
 
 
@@ -36,7 +37,8 @@ class QRPool:
         self.rng = random.Random(seed + 1)
 
     def sample(self, b: int):
-        idx = [self.rng.randrange(len(self.images)) for _ in range(b)]
+        """``b`` codes and their targets (in a sharded run, this process's slice of the run's whole batch)."""
+        idx = take_shard(lambda total: [self.rng.randrange(len(self.images)) for _ in range(total)], b)
         return torch.stack([self.images[i] for i in idx])[:, None], [self.targets[i] for i in idx]
 
 
@@ -60,7 +62,7 @@ def setup(cfg, model, opt, out: Path, log=print):
         opt.zero_grad(set_to_none=True)
         terms["loss"].backward()
         opt.step()
-        err = float(module_error(o["logits"], targets))
+        err = global_mean(float(module_error(o["logits"], targets)))
         # The running error starts at the first batch's error (not a fixed guess), so a fine-tune from
         # released weights keeps its cover weight instead of lowering it while the average settles.
         state["err_ema"] = err if state["err_ema"] is None else 0.95 * state["err_ema"] + 0.05 * err

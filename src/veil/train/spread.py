@@ -16,11 +16,12 @@ from pathlib import Path
 
 import torch
 
-from ..data.covers import CoverSampler
+from ..data.covers import CoverSampler, take_shard
 from ..imaging import quantize_8bit
 from ..losses import bit_error, cover_loss, message_loss
 from ..metrics import psnr
 from .config import SpreadTrainConfig
+from .distributed import global_mean
 from .engine import fit
 
 
@@ -35,7 +36,7 @@ def setup(cfg, model, opt, out: Path, log=print):
 
     def step_fn(state: dict) -> tuple[dict, dict]:
         cover = covers.sample(cfg.batch)
-        bits = torch.randint(0, 2, (cfg.batch, model.n_bits))
+        bits = take_shard(lambda total: torch.randint(0, 2, (total, model.n_bits)), cfg.batch)
         o = model(cover, bits)
         targets = model.chip_targets(bits)
         names = ["none"]
@@ -60,7 +61,7 @@ def setup(cfg, model, opt, out: Path, log=print):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        err = bit_error(logits, bits)
+        err = global_mean(bit_error(logits, bits))
         state["err_ema"] = err if state["err_ema"] is None else 0.95 * state["err_ema"] + 0.05 * err
         if not state["attacks_on"] and state["err_ema"] < cfg.attack_start_err:
             state["attacks_on"] = True
