@@ -77,6 +77,7 @@ train-image: install
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config stegnet.default --out runs/stegnet.default --resume --release $(SHIP)
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config pixinpix.stage1 --out runs/pixinpix.stage1 --resume
 	VEIL_DATA=$(DATA) $(BIN)/veil train image --config pixinpix.default --out runs/pixinpix.default --resume --release $(SHIP)
+	VEIL_DATA=$(DATA) OMP_NUM_THREADS=1 $(BIN)/veil train image --config pixinpix.quiet --out runs/pixinpix.quiet --resume --release $(SHIP)
 	VEIL_DATA=$(DATA) OMP_NUM_THREADS=1 $(BIN)/veil train image --config stegnet.quiet --out runs/stegnet.quiet --resume --release $(SHIP)
 
 # Neural QR reader (seed 001), 1 torch thread each; re-running resumes. qrnet.default (ours, fresh degraded codes)
@@ -107,7 +108,7 @@ eval-image: install
 	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix --model stegnet --model lsb3 --digits --card $(SHIP)
 	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card $(SHIP) --no-figures
 	$(BIN)/veil eval image --images $(DATA)/val --model codec --size 256
-	$(BIN)/veil eval image --images $(DATA)/val --model stegnet.quiet --size 64 --size 256 --card $(SHIP)
+	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix.quiet --size 64 --size 256 --card $(SHIP)
 
 # Classical detectors (and the learned steganalysers) on 72 crops of 256 px from the held-out photos.
 STEGA := $(BIN)/veil eval steganalysis --clean $(DATA)/val --crop 256 --per-image 8
@@ -126,7 +127,7 @@ eval-steganalysis: install
 	$(STEGA) --model stealth:0.1 --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
 	$(STEGA) --model stealth:0.4 --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
 	$(STEGA2) --model stegnet --name stegnet.default_168 --learned xunet.stegnet
-	$(STEGA2) --model stegnet.quiet --learned xunet.stegnet
+	$(STEGA2) --model pixinpix.quiet --learned xunet.pixinpix
 
 # One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
 train-steganalysers: install
