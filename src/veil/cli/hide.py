@@ -65,7 +65,7 @@ def hide(args) -> int:
         from ..errors import InputError
 
         raise InputError("--manifest takes its texts from the manifest: no -t or --hex")
-    return hide_batch_or_single(args, lambda row: _message(row.get("text"), row.get("hex")), report, "message",
+    return hide_batch_or_single(args, lambda row: _message(row.get("text"), row.get("hex")), report,
                                 lambda: write_stego(args, _message(args.text, args.hex), report, "message"))
 
 

@@ -139,7 +139,7 @@ def add_manifest_arguments(p) -> None:
                    help='with --manifest: one JSON line per row, {"file", "output"} or {"file", "error"}')
 
 
-def hide_batch_or_single(args, payload_of, hide_report, what: str, single) -> int:
+def hide_batch_or_single(args, payload_of, hide_report, single) -> int:
     """``veil hide`` / ``veil qr hide``: with ``--manifest``, every row's payload (``payload_of(row)``) hidden in its
     cover and written under ``--out-dir`` (one result line per row, errors on their line; veil.cli.batch);
     otherwise ``single()``, the one-cover command, which then needs its cover, text and ``-o``."""

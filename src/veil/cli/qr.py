@@ -51,7 +51,7 @@ def hide(args) -> int:
 
     if args.manifest is not None and args.text is not None:
         raise InputError("--manifest takes its texts from the manifest: no -t")
-    return hide_batch_or_single(args, text_of, hide_qr_report, "hidden text", single)
+    return hide_batch_or_single(args, text_of, hide_qr_report, single)
 
 
 def reveal(args) -> int:

@@ -199,16 +199,18 @@ def do_reveal(image: Image.Image, passphrase: str | None, model: str | None) -> 
     image = _decoded(image, "image")
     tries = [("stealth", True)] if model == "stealth" else [(model, False)] + ([("stealth", True)] if model is None
                                                                                  else [])
+    labels = []
     for name, stealth in tries:
         got = reveal_report(image, passphrase=passphrase, model=None if stealth else name, stealth=stealth).decoded
         label = "stealth" if stealth else get_model(name, "message").card["name"]
+        labels.append(label)
         if got is not None:
             text = got.message if isinstance(got.message, str) else None
             raw = base64.b64encode(got.message).decode("ascii") if isinstance(got.message, bytes) else None
             return {"found": True, "message": text, "bytes_base64": raw, "kind": got.kind,
                     "confidence": round(float(got.confidence), 4), "model": label}
     return {"found": False, "message": None, "bytes_base64": None, "kind": None, "confidence": None,
-            "model": label}
+            "model": labels[0]}      # nothing found: the route looked first
 
 
 def do_hide_image(cover: Image.Image, secret: Image.Image, model: str | None, passphrase: str | None,
