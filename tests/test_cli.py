@@ -84,9 +84,11 @@ def test_models_lists_released_weights(capsys):
 
 
 def test_usage_error_is_exit_2(capsys):
-    code, _, err = run(capsys, "qr", "hide")
+    code, _, err = run(capsys, "qr", "hide", "--bogus")
     assert code == 2 and err.count("\n") == 1
-    assert err.startswith("veil qr hide: error: the following arguments are required") and "--help" in err
+    assert err.startswith("veil: error: unrecognized arguments: --bogus") and "--help" in err
+    code, _, err = run(capsys, "qr", "hide")      # nothing to hide: one line naming what is missing
+    assert code == 2 and err.count("\n") == 1 and "COVER" in err and "-o OUTPUT" in err
 
 
 @pytest.mark.slow

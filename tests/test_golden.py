@@ -29,6 +29,7 @@ CASES = {
     "qr_baseline.default": lambda c, s: veil.hide_qr(c, "golden", model="qr_baseline", strength=1.0),
     "stegnet.default": lambda c, s: veil.hide_image(c, s, model="stegnet"),
     "pixinpix.default": lambda c, s: veil.hide_image(c, s, model="pixinpix"),
+    "pixinpix.quiet": lambda c, s: veil.hide_image(c, s, model="pixinpix.quiet"),
     "lsb3.default": lambda c, s: veil.hide_image(c, s, model="lsb3"),
 }
 
