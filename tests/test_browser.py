@@ -4,7 +4,6 @@ through the page and reads the text there. Skips, saying why, when Chromium or S
 installs them). VEIL_SCREENSHOT=PATH also keeps the page's screenshot there (the README's picture)."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -26,18 +25,15 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.support import expected_conditions as EC  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "scripts"))
+from bench_serve import free_port  # noqa: E402
+
 MESSAGE = "meet at noon"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
 def server(tmp_path):
-    port = _free_port()
+    port = free_port()
     log = open(tmp_path / "serve.log", "w")
     proc = subprocess.Popen([sys.executable, "-m", "veil", "serve", "--port", str(port)], stdout=log,
                             stderr=subprocess.STDOUT, env={**os.environ, "OMP_NUM_THREADS": "1"})

@@ -30,8 +30,6 @@ def run(args) -> int:
     if not 0.0 <= args.threshold <= 1.0:
         raise InputError(f"--threshold {args.threshold}: must be between 0 and 1")
     files = [f for f, _ in expand(args.images)]
-    if not files:
-        raise InputError(f"no image files in {', '.join(args.images)}")
     cols = list(DETECTORS) + ["fused"]
     if not args.json:
         width = max(len(f) for f in files)

@@ -24,7 +24,7 @@ def is_batch(paths: list[str]) -> bool:
 
 def expand(paths: list[str]) -> list[tuple[str, Path | None]]:
     """[(file, its path relative to the folder it was found in, or None when given as a file)], folders expanded
-    recursively to their image files in sorted order."""
+    recursively to their image files in sorted order. InputError when that finds nothing."""
     out: list[tuple[str, Path | None]] = []
     for p in paths:
         q = Path(p)
@@ -33,6 +33,10 @@ def expand(paths: list[str]) -> list[tuple[str, Path | None]]:
             out += [(str(f), f.relative_to(q)) for f in found]
         else:
             out.append((p, None))
+    if not out:
+        from ..errors import InputError
+
+        raise InputError(f"no image files in {', '.join(paths)}")
     return out
 
 
@@ -45,12 +49,7 @@ def run(paths: list[str], work, as_json: bool, line=None, what: str = "found") -
     """Apply ``work(file, image, rel) -> dict`` to every image of ``paths`` (``rel``: its path below the folder it
     was found in, or None). The dict is the result; ``"found": False`` in it counts as nothing hidden.
     ``line(doc) -> str`` prints a result without ``--json`` (errors go to stderr)."""
-    items = expand(paths)
-    if not items:
-        from ..errors import InputError
-
-        raise InputError(f"no image files in {', '.join(paths)}")
-    return run_items(items, work, as_json, line, what)
+    return run_items(expand(paths), work, as_json, line, what)
 
 
 def read_manifest(path: str) -> list[dict]:

@@ -101,13 +101,11 @@ def _reveal_batch(args, size, passphrase) -> int:
         save_image(got, out, force=args.force)
         return {"output": str(out), "size": [got.width, got.height]}
 
-    def mkdirs(paths):
-        for f, rel in batch.expand(paths):
-            if rel is not None:
-                (root / rel).parent.mkdir(parents=True, exist_ok=True)
-
-    mkdirs(args.stego)
-    return batch.run(args.stego, work, args.json, lambda d: f"{d['file']}\t{d['output']}", what="revealed")
+    items = batch.expand(args.stego)
+    for _, rel in items:                 # a folder's images keep their paths below --out-dir
+        if rel is not None:
+            (root / rel).parent.mkdir(parents=True, exist_ok=True)
+    return batch.run_items(items, work, args.json, lambda d: f"{d['file']}\t{d['output']}", what="revealed")
 
 
 def reveal(args) -> int:
