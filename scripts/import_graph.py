@@ -18,7 +18,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 # Lower numbers sit lower: a module may import only from its own layer or below.
 LAYERS = {
     "veil.errors": 0, "veil.files": 0, "veil.imaging": 0, "veil.ops": 0, "veil.payloads": 0, "veil.detectors": 1,
-    "veil.layers": 1, "veil.attacks": 1, "veil.metrics": 1, "veil.weights": 1,
+    "veil.layers": 1, "veil.attacks": 1, "veil.metrics": 1, "veil.weights": 1, "veil.devices": 1,
     "veil.models": 2, "veil.losses": 2, "veil.data": 2,
     "veil.hiding": 3, "veil.qr": 3, "veil.disguise": 3, "veil.strength": 3, "veil.registry": 3,
     "veil.api": 4, "veil": 4,

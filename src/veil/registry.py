@@ -140,12 +140,14 @@ def load_model(name: str | None = None, task: str | None = None):
     given with a name, is checked against the card."""
     if name is None and task is None:
         raise InputError(f"name a model, or a task whose default to load: {', '.join(DEFAULTS)}")
+    from .devices import place
     from .weights import load_weights
 
     card = get_card(name, task)
     model = create_model(card["arch"], **card.get("kwargs", {}))
     load_weights(model, card)
     model.eval()
+    place(model)                        # its networks on the device veil.devices.use chose (the CPU by default)
     model.card = card
     for attr, other in getattr(model, "linked_models", dict)().items():     # models that this one consults
         setattr(model, attr, load_model(other, None))

@@ -6,6 +6,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from ..data.covers import check_images
 from ..eval.hide import Peer, Veil, card_metrics, evaluate, false_positives, flat_patch_figure, summary_lines
 from ..files import write_json
 from . import options
@@ -40,8 +41,7 @@ def run(args) -> int:
     except ValueError as e:
         raise InputError(str(e)) from None
     for d in args.images:
-        if not Path(d).is_dir():
-            raise InputError(f"no such folder: {d}")
+        check_images(d)
     card = get_card(args.model, "message")
     suffix = "" if args.strength == 1.0 else f"_strength{args.strength:g}"
     out = Path(args.out or f"results/hide_{card['name']}{suffix}.json")

@@ -4,6 +4,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from ..data.covers import check_images
 from ..eval.figures import plot_examples, plot_histograms, save_figure
 from ..eval.image import digit_pairs, evaluate, histograms, photo_pairs, summary_line, write_card_numbers
 from ..files import write_json
@@ -40,8 +41,7 @@ def run(args) -> int:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     for d in args.images:
-        if not Path(d).is_dir():
-            raise InputError(f"no such folder: {d}")
+        check_images(d)
     if args.digits:
         path = str(default_dir() / "digits" / "val.npy") if args.digits == "default" else args.digits
         if not Path(path).is_file():

@@ -35,6 +35,9 @@ def build_parser() -> argparse.ArgumentParser:
     from ..imaging import MAX_PIXELS
 
     for leaf in _leaves(p):
+        if "--device" not in leaf._option_string_actions:      # training commands have their own (veil.train.accel)
+            leaf.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"),
+                              help="where the networks run (default cpu; auto: a CUDA GPU when torch sees one)")
         leaf.add_argument("--max-pixels", type=options.positive_int, default=None, dest="max_pixels",
                           help=f"refuse images over this many pixels, from the file header before decoding "
                                f"(default {MAX_PIXELS:,})")
@@ -98,6 +101,10 @@ def main(argv: list[str] | None = None) -> int:
     from ..imaging import MAX_PIXELS, pixel_limit
 
     try:
+        if args.device is not None:          # released models load onto this device (veil.devices)
+            from ..devices import use
+
+            use(args.device)
         if args.max_pixels:                  # this process's own Pillow bomb limit follows veil's (checked first)
             Image.MAX_IMAGE_PIXELS = max(Image.MAX_IMAGE_PIXELS or 0, args.max_pixels)
         with pixel_limit(args.max_pixels or MAX_PIXELS), signals_as_exceptions(), warnings.catch_warnings():

@@ -93,6 +93,7 @@ positive_int = _checked(_int, lambda v: v >= 1, "is not a positive whole number"
 count = _checked(_int, lambda v: v >= 0, "is negative")                             # counts where 0 = skip
 positive_float = _checked(_float, lambda v: v > 0, "is not above 0")                # learning rates
 weight = _checked(_float, lambda v: v >= 0, "is negative")                          # loss weights, thresholds
+share = _checked(_float, lambda v: 0 <= v < 1, "is not in [0, 1)")                 # held-out shares
 
 
 def add_card_argument(p) -> None:

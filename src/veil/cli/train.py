@@ -17,7 +17,7 @@ def add_parser(sub) -> None:
                    help="recipe: a TOML file, or a shipped recipe's name (e.g. qr_densenet.quiet)")
     q.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
     q.add_argument("--tag", default=None)
-    q.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
+    add_data_arguments(q, "covers")
     q.add_argument("--init-from", default=None, dest="init_from",
                    help="start from released weights: a model name or a .safetensors file (fine-tuning)")
     q.add_argument("--steps", type=options.positive_int, default=None)
@@ -35,7 +35,7 @@ def add_parser(sub) -> None:
                    help="recipe: a TOML file, or a shipped recipe's name (e.g. stegnet.default)")
     i.add_argument("--arch", default=None, help="architecture (overrides the recipe)")
     i.add_argument("--tag", default=None)
-    i.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic images only")
+    add_data_arguments(i, "images")
     i.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
     i.add_argument("--steps", type=options.positive_int, default=None)
     i.add_argument("--batch", type=options.positive_int, default=None)
@@ -46,12 +46,23 @@ def add_parser(sub) -> None:
     add_spread_parser(tsub)
 
 
+def add_data_arguments(p, what: str) -> None:
+    """The training photos' flags of the families that crop photos (qr, image, spread)."""
+    p.add_argument("--data", default=None,
+                   help=f"training photos: a folder tree (JPEG/PNG/WebP, read recursively) or a list file; "
+                        f"'synthetic' for synthetic {what} only (default: the recipe's, the packaged corpus)")
+    p.add_argument("--val-share", type=options.share, default=None, dest="val_share",
+                   help="hold out this share of the photos, whole files, listed in OUT/val_files.txt (default 0)")
+    p.add_argument("--workers", type=options.count, default=None,
+                   help="decode and crop the photos in this many processes (default 0: in the training process)")
+
+
 def add_spread_parser(tsub) -> None:
     s = tsub.add_parser("spread", help="train the spread-message model (veil hide / reveal)")
     s.add_argument("--config", default=None,
                    help="recipe: a TOML file, or a shipped recipe's name (e.g. spread.default)")
     s.add_argument("--tag", default=None)
-    s.add_argument("--data", default=None, help="folder of training photos; 'synthetic' for synthetic covers only")
+    add_data_arguments(s, "covers")
     s.add_argument("--init-from", default=None, dest="init_from", help="start from released weights")
     s.add_argument("--steps", type=options.positive_int, default=None)
     s.add_argument("--batch", type=options.positive_int, default=None)
@@ -71,7 +82,7 @@ def train_spread_cmd(args) -> int:
     from ..train.spread import train_spread
 
     overrides = {k: getattr(args, k) for k in ("tag", "steps", "batch", "crop", "seed", "threads", "calib_samples",
-                                                "init_from")}
+                                                "init_from", "val_share", "workers")}
     if args.no_calibrate:
         overrides["calibrate"] = False
     cfg = load_config(args.config, overrides, cls=SpreadTrainConfig)
@@ -81,7 +92,7 @@ def train_spread_cmd(args) -> int:
     calibration = None
     if cfg.calibrate:
         calibration = calibrate_spread(model, cfg.data, cfg.calib_samples, cfg.calib_target, attacks=cfg.calib_attacks,
-                                       sizes=cfg.calib_sizes or None, log=log)
+                                       sizes=cfg.calib_sizes or None, log=log, val_share=cfg.val_share)
     finish_run(args, out, write_card(model, cfg, state, calibration, out, _command(args, "spread", cfg)), state)
     return 0
 
@@ -112,6 +123,9 @@ def run_training(train, cfg, out: Path, args) -> dict:
     signature); a missing file or a bad value in the recipe is one line and exit 2."""
     from ..errors import InputError
 
+    for key in ("device", "amp"):          # the run flags every family shares override the recipe
+        if getattr(args, key, None) is not None:
+            setattr(cfg, key, getattr(args, key))
     try:
         result = train(cfg, out, resume=args.resume, progress=not args.no_progress, log=log)
     except (FileNotFoundError, ValueError) as e:
@@ -145,6 +159,10 @@ def add_run_arguments(p, out_help: str = "run folder (checkpoints, log, exported
     p.add_argument("--resume", action="store_true", help="continue from OUT/last.pt")
     p.add_argument("--release", nargs="?", const="", default=None, metavar="DIR", help=release_help)
     p.add_argument("--no-progress", action="store_true")
+    p.add_argument("--device", default=None, choices=("auto", "cpu", "cuda"),
+                   help="where to train (default auto: the GPU when torch sees one, else the CPU)")
+    p.add_argument("--amp", default=None, choices=("auto", "none", "bf16", "fp16"),
+                   help="mixed precision (default auto: bf16 on a GPU, none on the CPU)")
 
 
 def run_folder(out: str | None, cfg, resume: bool) -> Path:
@@ -173,7 +191,8 @@ def train_image_cmd(args) -> int:
     from ..train.export import write_card
     from ..train.image import train_image
 
-    overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "init_from")}
+    overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "init_from",
+                                                "val_share", "workers")}
     cfg = load_config(args.config, overrides, cls=ImageTrainConfig)
     out = _resolve_run(args, cfg)
     result = run_training(train_image, cfg, out, args)      # no photos / digits, a bad secrets kind: exit 2
@@ -189,7 +208,7 @@ def train_qr_cmd(args) -> int:
     from ..train.qr import train_qr
 
     overrides = {k: getattr(args, k) for k in ("arch", "tag", "steps", "batch", "crop", "seed", "qr_pool",
-                                                "calib_samples", "init_from")}
+                                                "calib_samples", "init_from", "val_share", "workers")}
     if args.no_calibrate:
         overrides["calibrate"] = False
     cfg = load_config(args.config, overrides)
@@ -199,6 +218,7 @@ def train_qr_cmd(args) -> int:
     calibration = None
     if cfg.calibrate:
         calibration = calibrate_strength(model, cfg.data, cfg.calib_samples, cfg.calib_target,
-                                         attacks=cfg.calib_attacks, sizes=cfg.calib_sizes or None, log=log)
+                                         attacks=cfg.calib_attacks, sizes=cfg.calib_sizes or None, log=log,
+                                         val_share=cfg.val_share)
     finish_run(args, out, write_card(model, cfg, state, calibration, out, _command(args, "qr", cfg)), state)
     return 0

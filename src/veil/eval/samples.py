@@ -25,15 +25,11 @@ SMALL_RANGE = (64, 127)
 
 
 def covers(folders: list[str], rng: random.Random, crops: int, native: int, small: int = 0):
-    from ..data.covers import list_images
+    from ..data.covers import check_images, list_images
     from ..imaging import load_image, split_alpha
 
     for folder in folders:
-        if not Path(folder).is_dir():
-            from ..errors import InputError
-
-            raise InputError(f"no such folder: {folder}")
-        for f in list_images(folder):
+        for f in list_images(check_images(folder)):
             img, _ = split_alpha(load_image(f))
             w, h = img.size
             if max(w, h) > NATIVE_MAX:

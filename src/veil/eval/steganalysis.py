@@ -30,13 +30,11 @@ from PIL import Image
 
 def load_set(folder: str, crop: int | None, per_image: int, seed: int, what: str) -> list[tuple[str, Image.Image]]:
     """[(name, 8-bit PIL image)] of the images in ``folder``, whole or as crops."""
-    from ..data.covers import list_images, random_photo_crop
+    from ..data.covers import check_images, list_images, random_photo_crop
     from ..errors import InputError
     from ..imaging import load_image
 
-    if not Path(folder).is_dir():
-        raise InputError(f"no such folder: {folder}")
-    files = list_images(folder)
+    files = list_images(check_images(folder))
     if not files:
         raise InputError(f"no images in {folder}")
     rng = random.Random(f"{seed}-{what}-{crop}")

@@ -32,16 +32,17 @@ def success_rate(model, covers: torch.Tensor, codes, attack=None) -> float:
 
 def calibrate_strength(model, data: str | None, n: int = 256, target: float = 0.995, seed: int = 7,
                        grid=GRID, attacks: list[str] | None = None, sizes: list[int] | None = None,
-                       log=print) -> dict:
+                       log=print, val_share: float = 0.0) -> dict:
     """Smallest gain whose success reaches ``target``. With ``attacks`` (specs), the batches cycle
     through them and success is measured after the attack (a robust model's operating point). Covers are
-    256 px crops and every fourth batch 768 px, or, with ``sizes``, drawn from those sizes per batch."""
+    256 px crops and every fourth batch 768 px, or, with ``sizes``, drawn from those sizes per batch; the photos of
+    ``data`` less its validation split of ``val_share``."""
     from ..attacks import parse_attack
 
     rng = random.Random(seed)
     chain = [parse_attack(a) for a in attacks] if attacks else [None]
-    small = CoverSampler(data, 256, 0.2, seed=seed, sizes=sizes)
-    large = CoverSampler(data, 768, 0.2, seed=seed + 1) if not sizes else small
+    small = CoverSampler(data, 256, 0.2, seed=seed, sizes=sizes, val_share=val_share)
+    large = CoverSampler(data, 768, 0.2, seed=seed + 1, val_share=val_share) if not sizes else small
     batches = []
     for i in range(0, n, 32):
         b = min(32, n - i)
@@ -94,10 +95,12 @@ def spread_success(model, covers: torch.Tensor, texts: list[str], strength: floa
 
 
 def calibrate_spread(model, data: str | None, n: int = 96, target: float = 0.97, seed: int = 7, grid=GRID,
-                     attacks: list[str] | None = None, sizes: list[int] | None = None, log=print) -> dict:
+                     attacks: list[str] | None = None, sizes: list[int] | None = None, log=print,
+                     val_share: float = 0.0) -> dict:
     """The spread model's gain: the smallest on ``grid`` at which ``target`` of ``n`` random 16-character texts
     read back exactly after each one of the ``attacks`` (the weakest attack decides), on training crops of
-    ``sizes`` px. Success grows with the gain, so the grid is bisected."""
+    ``sizes`` px (the photos of ``data`` less its validation split of ``val_share``). Success grows with the gain,
+    so the grid is bisected."""
     from ..attacks import parse_attack
     from ..payloads.message import capacity
     from ..payloads.qr import random_text
@@ -105,7 +108,7 @@ def calibrate_spread(model, data: str | None, n: int = 96, target: float = 0.97,
     rng = random.Random(seed)
     chars = min(16, capacity(model.n_bits))          # 16 characters, or what a small (test) model carries
     chain = [parse_attack(a) for a in attacks] if attacks else [None]
-    covers = CoverSampler(data, 256, 0.15, seed=seed, sizes=sizes)
+    covers = CoverSampler(data, 256, 0.15, seed=seed, sizes=sizes, val_share=val_share)
     batches = [(covers.sample(min(16, n - i)), [random_text(rng, chars, chars) for _ in range(min(16, n - i))])
                for i in range(0, n, 16)]
     base, results = float(model.calibrated_gain), {}

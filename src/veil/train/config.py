@@ -30,6 +30,8 @@ class RunConfig:
     threads: int = 0               # 0 = torch default
     log_every: int = 25
     ckpt_every: int = 100
+    device: str = "auto"           # auto | cpu | cuda (veil.train.accel: auto = the GPU when torch sees one)
+    amp: str = "auto"              # auto | none | bf16 | fp16 autocast (auto: bf16 on a GPU, none on the CPU)
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -44,6 +46,8 @@ class QRTrainConfig(RunConfig):
     init_only: list[str] = field(default_factory=list)  # load only these parameter prefixes, e.g. ["encoder."]
     data: str | None = None        # folder of training photos; None = synthetic covers only
     crop: int = 256                # training cover size (> processing size: train through the resize)
+    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
+    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
     crop_sizes: list[int] = field(default_factory=list)  # if set, each batch draws its cover size from here
     synthetic_prob: float = 0.2
     batch: int = 16
@@ -90,6 +94,8 @@ class SpreadTrainConfig(RunConfig):
     crop: int = 256
     crop_sizes: list[int] = field(default_factory=list)
     synthetic_prob: float = 0.15
+    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
+    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
     batch: int = 12
     steps: int = 2000
     optimizer: str = "adam"
@@ -128,6 +134,8 @@ class ImageTrainConfig(RunConfig):
     model: dict[str, Any] = field(default_factory=dict)   # builder kwargs (secret_channels, widths, ...)
     init_from: str | None = None
     data: str | None = None        # folder of training photos (covers, and secrets unless secrets = "digits")
+    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
+    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
     secrets: str = "photos"        # photos | digits (the seed-002 MNIST-into-CIFAR case) | mixed
     digits: str | None = None      # digits .npy (veil data prepare); default: <data>/../digits/train.npy
     digits_prob: float = 0.3       # share of digit secrets when secrets = "mixed"

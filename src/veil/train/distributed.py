@@ -27,6 +27,7 @@ import torch
 class Dist:
     rank: int = 0
     world: int = 1
+    device: torch.device = torch.device("cpu")
 
     @property
     def main(self) -> bool:
@@ -36,14 +37,14 @@ class Dist:
         """``model`` in DistributedDataParallel (attributes still reach the model), or as it is in one process."""
         if self.world == 1:
             return model
-        return _DDP(model)
+        return _DDP(model, self.device)
 
     def mean(self, record: dict) -> dict:
         """The numeric values of ``record`` averaged over the processes (a collective: every rank calls it)."""
         if self.world == 1:
             return record
         keys = [k for k, v in record.items() if isinstance(v, (int, float)) and not isinstance(v, bool)]
-        t = torch.tensor([float(record[k]) for k in keys], dtype=torch.float64)
+        t = torch.tensor([float(record[k]) for k in keys], dtype=torch.float64, device=self.device)
         torch.distributed.all_reduce(t)
         return {**record, **{k: v / self.world for k, v in zip(keys, t.tolist())}}
 
@@ -56,8 +57,8 @@ class Dist:
 class _DDP(torch.nn.parallel.DistributedDataParallel):
     """DDP whose attribute lookups fall through to the wrapped model (``model.secret_channels``, ``model.decode``)."""
 
-    def __init__(self, model):
-        super().__init__(model, find_unused_parameters=False)
+    def __init__(self, model, device: torch.device):
+        super().__init__(model, device_ids=[device] if device.type == "cuda" else None, find_unused_parameters=False)
 
     def __getattr__(self, name):
         try:
@@ -71,18 +72,21 @@ def global_mean(value: float) -> float:
     (a cover weight steered by the running error or PSNR) reads, so that every process keeps the same state."""
     if not (torch.distributed.is_available() and torch.distributed.is_initialized()):
         return value
-    t = torch.tensor([float(value)], dtype=torch.float64)
+    device = "cuda" if torch.distributed.get_backend() == "nccl" else "cpu"     # NCCL reduces GPU tensors only
+    t = torch.tensor([float(value)], dtype=torch.float64, device=device)
     torch.distributed.all_reduce(t)
     return float(t) / torch.distributed.get_world_size()
 
 
-def start() -> Dist:
-    """This process's place in a torchrun job (joining its process group), or one process."""
+def start(device: torch.device = torch.device("cpu")) -> Dist:
+    """This process's place in a torchrun job (joining its process group: NCCL when it trains on a GPU, gloo on the
+    CPU), or one process."""
     world = int(os.environ.get("WORLD_SIZE", "1"))
     if world <= 1:
-        return Dist()
+        return Dist(device=device)
     rank = int(os.environ["RANK"])
     if not torch.distributed.is_initialized():
-        backend = "nccl" if torch.cuda.is_available() else "gloo"
-        torch.distributed.init_process_group(backend)
-    return Dist(rank, world)
+        if device.type == "cuda":
+            torch.cuda.set_device(device)
+        torch.distributed.init_process_group("nccl" if device.type == "cuda" else "gloo")
+    return Dist(rank, world, device)

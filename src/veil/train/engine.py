@@ -19,21 +19,43 @@ def fit(cfg, out: Path, setup, resume: bool = False, progress: bool = True, log=
     samplers' random generators it restores on resume, the function of one step (``step(state) -> (loss terms, log
     record)``) and anything the caller gets back beside the model and the final state."""
     from ..data.covers import sharded
+    from ..devices import describe, pick_device
+    from .accel import Updater, pick_amp
     from .distributed import start
     from .loop import make_optimizer, run_loop, start_model
 
-    dist = start()                       # torchrun: this process's rank (veil.train.distributed); else one process
+    device = pick_device(cfg.device)     # cpu, or the GPU (of this process's LOCAL_RANK in a torchrun job)
+    amp = pick_amp(cfg.amp, device)
+    dist = start(device)                 # torchrun: this process's rank (veil.train.distributed); else one process
     if not dist.main:
         log = _quiet
-    model = start_model(cfg, out, resume, log)
+    model = start_model(cfg, out, resume, log).to(device)
     net = dist.wrap(model)
-    opt = make_optimizer(cfg, model.parameters())
+    opt = Updater(make_optimizer(cfg, model.parameters()), device, amp)
+    if device.type != "cpu" or amp != "none":
+        log(f"training on {describe(device)}" + (f" in {amp} autocast" if amp != "none" else ""))
+    held_out = _write_val_list(cfg, out) if dist.main else 0
     with sharded(dist.rank, dist.world):
         state, rngs, step, extras = setup(cfg, net, opt, out, log)
         state = run_loop(cfg, out, model, opt, state, rngs, step, resume=resume, progress=progress and dist.main,
                          log=log, dist=dist)
     dist.finish()
+    model.cpu()                          # the same weights file and card from any device
+    state["device"], state["amp"] = describe(device), amp
+    if held_out:
+        state["val_files"] = held_out
     return {"model": model, "state": state, "main": dist.main, **extras}
+
+
+def _write_val_list(cfg, out: Path) -> int:
+    """A family with photos and a ``val_share``: list its validation split in ``out/val_files.txt`` (for ``veil eval
+    ... --images``); the number of photos held out."""
+    from ..data.covers import write_val_list
+
+    if not getattr(cfg, "data", None) or getattr(cfg, "val_share", 0) <= 0:
+        return 0
+    out.mkdir(parents=True, exist_ok=True)
+    return write_val_list(cfg.data, cfg.val_share, out / "val_files.txt")
 
 
 def _quiet(*args, **kwargs) -> None:
@@ -72,7 +94,9 @@ def export(model, cfg, out: Path, state: dict, command: str, *, task: str, paylo
                     "dtype": "float16" if half else "float32"},
         "training": {"command": command, "config": cfg.to_dict(), "steps": state["step"],
                      "wall_time_s": round(state["wall"], 1), "data": data, "machine": machine(),
+                     "device": state.get("device", "cpu"), "amp": state.get("amp", "none"),
                      **({"processes": state["processes"]} if state.get("processes", 1) > 1 else {}),
+                     **({"val_files": state["val_files"]} if state.get("val_files") else {}),
                      **(training or {})},
         "deviations": list(deviations if deviations is not None else getattr(mod, "DEVIATIONS", [])),
         "metrics": metrics or {},

@@ -46,7 +46,7 @@ class SecretSampler:
             self.digits = DigitSampler(path, seed=cfg.seed + 2)
         if self.digits_prob < 1:
             self.photos = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed + 1,
-                                       sizes=cfg.crop_sizes)
+                                       sizes=cfg.crop_sizes, workers=cfg.workers, val_share=cfg.val_share)
         self.rng = (self.photos or self.digits).rng
 
     def _to_channels(self, s: torch.Tensor) -> torch.Tensor:
@@ -85,7 +85,8 @@ class SecretSampler:
 def setup(cfg, model, opt, out: Path, log=print):
     """The family's part of a run (veil.train.engine.fit): samplers, state and step."""
     state = {"step": 0, "wall": 0.0, "cover_weight": cfg.cover_weight, "psnr_ema": None}
-    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
+    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes,
+                          workers=cfg.workers, val_share=cfg.val_share)
     secrets = SecretSampler(cfg, model.secret_channels)
     attack = None
     if cfg.attacks:
@@ -95,14 +96,12 @@ def setup(cfg, model, opt, out: Path, log=print):
                                max_chain=cfg.attack_max_chain)
 
     def step_fn(state: dict) -> tuple[dict, dict]:
-        cover = covers.sample(cfg.batch).contiguous(memory_format=torch.channels_last)
-        secret = secrets.sample(cfg.batch, covers.crop).contiguous(memory_format=torch.channels_last)
+        cover = opt.to(covers.sample(cfg.batch)).contiguous(memory_format=torch.channels_last)
+        secret = opt.to(secrets.sample(cfg.batch, covers.crop)).contiguous(memory_format=torch.channels_last)
         o = model(cover, secret, attack)
         w_c = state.get("cover_weight", cfg.cover_weight)
         terms = image_hiding_loss(o, cover, secret, cfg.loss, w_c, cfg.secret_weight, cfg.cast_weight)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opt.step()
+        opt.update(terms["loss"])
         cover_psnr = global_mean(psnr(o["stego"].detach(), cover))
         if cfg.cover_psnr > 0 and math.isfinite(cover_psnr):   # steer the cover weight to hold the target PSNR
             ema = state.get("psnr_ema")

@@ -1,8 +1,9 @@
 """The training loop every family shares: learning-rate schedule, optimiser, exact resume from
 ``out/last.pt`` (model, optimiser, run state and every RNG), JSON-lines log, progress bar.
 
-A family supplies ``step_fn(state) -> (terms, record)``: one optimisation step on a fresh batch (it does
-the backward pass and ``opt.step()``), returning its loss terms (checked for finiteness) and, on log
+A family supplies ``step_fn(state) -> (terms, record)``: one optimisation step on a fresh batch (its batch moved by
+``opt.to``, its loss handed to ``opt.update``: veil.train.accel.Updater; the loop runs it under ``opt.autocast()``),
+returning its loss terms (checked for finiteness) and, on log
 steps, what to log. ``state`` is a dict saved with the checkpoint (``step`` and ``wall`` are the loop's;
 a family may keep its own keys there, e.g. the QR cover-weight controller).
 """
@@ -18,6 +19,7 @@ from pathlib import Path
 import torch
 
 from ..files import write_atomic, write_json
+from .accel import Updater
 
 
 def lr_at(cfg, step: int) -> float:
@@ -78,7 +80,7 @@ def start_model(cfg, out: Path, resume: bool, log=print):
     return model
 
 
-def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Callable[[dict], tuple[dict, dict]],
+def run_loop(cfg, out: Path, model, opt: Updater, state: dict, rngs: dict, step_fn: Callable[[dict], tuple[dict, dict]],
              resume: bool = False, progress: bool = True, log=print, dist=None) -> dict:
     """Run ``step_fn`` until ``cfg.steps``; ``rngs`` maps names to objects with getstate/setstate (data
     samplers' ``random.Random``), restored on resume together with torch's RNG. ``dist``
@@ -101,6 +103,9 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
         for name, rng in rngs.items():
             rng.setstate(saved_rngs[name])
         torch.set_rng_state(saved["torch_rng"])
+        opt.load_scaler_state(saved.get("scaler"))
+        if saved.get("cuda_rng") is not None and torch.cuda.is_available():
+            torch.cuda.set_rng_state(saved["cuda_rng"])
         log(f"resumed from step {state['step']}" + (f" ({saved['state'].get('processes', 1)} processes before, "
                                                     f"{dist.world} now)" if dist.world > 1 else ""))
     state["processes"] = dist.world
@@ -109,7 +114,9 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
 
     def save():
         saved = {"model": model.state_dict(), "optimizer": opt.state_dict(), "state": state, "config": cfg.to_dict(),
-                 "rngs": {k: r.getstate() for k, r in rngs.items()}, "torch_rng": torch.get_rng_state()}
+                 "rngs": {k: r.getstate() for k, r in rngs.items()}, "torch_rng": torch.get_rng_state(),
+                 "scaler": opt.scaler_state(),
+                 "cuda_rng": torch.cuda.get_rng_state() if torch.cuda.is_available() else None}
         write_atomic(ckpt, lambda tmp: torch.save(saved, tmp), force=True)
 
     model.train()
@@ -121,7 +128,8 @@ def run_loop(cfg, out: Path, model, opt, state: dict, rngs: dict, step_fn: Calla
             for g in opt.param_groups:
                 g["lr"] = lr_at(cfg, step)
             state["log_now"] = (step + 1) % cfg.log_every == 0 or step + 1 == cfg.steps
-            terms, record = step_fn(state)
+            with opt.autocast():
+                terms, record = step_fn(state)
             state["step"] = step + 1
             now = time.time()
             state["wall"] += now - t_last

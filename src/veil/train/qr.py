@@ -45,7 +45,8 @@ class QRPool:
 def setup(cfg, model, opt, out: Path, log=print):
     """The family's part of a run (veil.train.engine.fit): samplers, state and step."""
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "wall": 0.0}
-    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
+    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes,
+                          workers=cfg.workers, val_share=cfg.val_share)
     pool = QRPool(cfg.qr_pool, model.processing_size, model.spec, cfg.seed)
     attack = None
     if cfg.attacks:
@@ -55,13 +56,11 @@ def setup(cfg, model, opt, out: Path, log=print):
                                max_chain=cfg.attack_max_chain)
 
     def step_fn(state: dict) -> tuple[dict, dict]:
-        cover = covers.sample(cfg.batch)
-        qr, targets = pool.sample(cfg.batch)
+        cover = opt.to(covers.sample(cfg.batch))
+        qr, targets = opt.to(pool.sample(cfg.batch))
         o = model(cover, qr, attack)
         terms = qr_hiding_loss(o, cover, qr, cfg.loss, state["cover_weight"], cfg.beta, cfg.cover_rmse)
-        opt.zero_grad(set_to_none=True)
-        terms["loss"].backward()
-        opt.step()
+        opt.update(terms["loss"])
         err = global_mean(float(module_error(o["logits"], targets)))
         # The running error starts at the first batch's error (not a fixed guess), so a fine-tune from
         # released weights keeps its cover weight instead of lowering it while the average settles.

@@ -196,13 +196,13 @@ def setup(cfg, model, opt, out: Path, log=print):
 
     def step(state):
         if sets is not None:
-            x, y = fixed_batch(state)
+            x, y = opt.to(fixed_batch(state))
             out = model(x)
             loss = F.cross_entropy(out["logits"].reshape(-1, 10), y.reshape(-1))
             terms = {"loss": loss}
         else:
             strength = min(1.0, state["step"] / (cfg.ramp * cfg.steps)) if cfg.ramp > 0 else 1.0
-            x, y, k, bits, grid = fresh_batch(rng, cfg, model.input_size, strength)
+            x, y, k, bits, grid = opt.to(fresh_batch(rng, cfg, model.input_size, strength))
             out = model(x, rotation=k)
             digit = F.cross_entropy(out["logits"].reshape(-1, 10), y.reshape(-1))
             orient = F.cross_entropy(out["orient_logits"], k)
@@ -211,24 +211,20 @@ def setup(cfg, model, opt, out: Path, log=print):
             loss = digit + cfg.orient_weight * orient + cfg.bit_weight * bit + cfg.module_weight * module
             terms = {"loss": loss, "digit": digit, "orient": orient, "bit": bit, "module": module}
             if cfg.decoder_extra:
-                p, yd, bd = soft_grids(pool, rng, cfg.decoder_extra, cfg)
+                p, yd, bd = opt.to(soft_grids(pool, rng, cfg.decoder_extra, cfg))
                 dl, bl = model.decoder(p)
                 dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
                     cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)
                 loss = loss + dec
                 terms.update(loss=loss, decoder=dec)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        opt.update(loss)
         for _ in range(cfg.decoder_steps - 1 if pool is not None else 0):
             # More updates of the decoder alone on practice grids: it needs many steps, and they are cheap.
-            p, yd, bd = soft_grids(pool, rng, cfg.decoder_extra, cfg)
+            p, yd, bd = opt.to(soft_grids(pool, rng, cfg.decoder_extra, cfg))
             dl, bl = model.decoder(p)
             dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
                 cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)
-            opt.zero_grad(set_to_none=True)
-            dec.backward()
-            opt.step()
+            opt.update(dec)
         exact = float((out["logits"].argmax(-1) == y).all(1).float().mean())
         ema["acc"] = 0.95 * ema["acc"] + 0.05 * exact if state["step"] else exact
         record = {}

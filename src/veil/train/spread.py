@@ -31,12 +31,13 @@ def setup(cfg, model, opt, out: Path, log=print):
 
     state = {"step": 0, "cover_weight": cfg.cover_weight, "err_ema": None, "attacks_on": not cfg.attacks,
              "wall": 0.0}
-    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes)
+    covers = CoverSampler(cfg.data, cfg.crop, cfg.synthetic_prob, seed=cfg.seed, sizes=cfg.crop_sizes,
+                          workers=cfg.workers, val_share=cfg.val_share)
     attacks = [parse_attack(a) for a in cfg.attacks]
 
     def step_fn(state: dict) -> tuple[dict, dict]:
-        cover = covers.sample(cfg.batch)
-        bits = take_shard(lambda total: torch.randint(0, 2, (total, model.n_bits)), cfg.batch)
+        cover = opt.to(covers.sample(cfg.batch))
+        bits = opt.to(take_shard(lambda total: torch.randint(0, 2, (total, model.n_bits)), cfg.batch))
         o = model(cover, bits)
         targets = model.chip_targets(bits)
         names = ["none"]
@@ -58,9 +59,7 @@ def setup(cfg, model, opt, out: Path, log=print):
         # A loud start: the cover term joins once the bits read (before that it only pulls the residual, and
         # with it the decoder's signal, to zero).
         loss = (state["cover_weight"] * c["cover"] if state["attacks_on"] or not attacks else 0) + msg
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        opt.update(loss)
         err = global_mean(bit_error(logits, bits))
         state["err_ema"] = err if state["err_ema"] is None else 0.95 * state["err_ema"] + 0.05 * err
         if not state["attacks_on"] and state["err_ema"] < cfg.attack_start_err:

@@ -79,12 +79,10 @@ def setup(cfg, model, opt, out: Path, log=print):
     acc_ema = [0.5]
 
     def step(state):
-        x, y = _batch(clean, stego, cfg, rng)
+        x, y = opt.to(_batch(clean, stego, cfg, rng))
         logits = model(x)["logits"]
         loss = bce(logits, y)
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
+        opt.update(loss)
         acc_ema[0] = 0.98 * acc_ema[0] + 0.02 * float(((logits > 0).float() == y).float().mean())
         record = {"loss": float(loss.detach()), "acc_ema": round(acc_ema[0], 4)} if state["log_now"] else {}
         return {"loss": loss}, record
