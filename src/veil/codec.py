@@ -96,7 +96,7 @@ def _best_quality(encode, budget: int) -> bytes | None:
         if len(seen) >= 2 and seen[-1][1] != seen[-2][1]:   # (equal sizes: a plateau of the codec's quantiser)
             (qa, sa), (qb, sb) = seen[-2:]
             slope = max((sb - sa) / (qb - qa), 0.01)
-        guess = q + float(np.clip((np.log(budget) - seen[-1][1]) / slope, -30, 15))   # sizes steepen near 100
+        guess = q + float(np.clip((np.log(max(budget, 1)) - seen[-1][1]) / slope, -30, 15))  # steeper near 100
         if len(seen) % 4 == 0 and hi - lo > 8:
             guess = (lo + hi) / 2
         q = int(np.clip(np.floor(guess), lo + 1, hi - 1))
