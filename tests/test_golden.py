@@ -30,6 +30,7 @@ CASES = {
     "stegnet.default": lambda c, s: veil.hide_image(c, s, model="stegnet"),
     "pixinpix.default": lambda c, s: veil.hide_image(c, s, model="pixinpix"),
     "pixinpix.quiet": lambda c, s: veil.hide_image(c, s, model="pixinpix.quiet"),
+    "stegnet.quiet": lambda c, s: veil.hide_image(c, s, model="stegnet.quiet"),
     "lsb3.default": lambda c, s: veil.hide_image(c, s, model="lsb3"),
 }
 

@@ -286,7 +286,8 @@ def test_cover_weight_is_steered_to_the_target_psnr(tmp_path):
 # real PNG files, on the bundled photo (held out of training) hiding a rotated crop of itself.
 FLOORS = {"stegnet.default": {"size": 64, "cover_psnr": 20.0, "secret_psnr": 18.0},     # (22.46, 20.87)
           "pixinpix.default": {"size": 32, "cover_psnr": 23.0, "secret_psnr": 13.0},   # (25.95, 16.14)
-          "pixinpix.quiet": {"size": 64, "cover_psnr": 31.0, "secret_psnr": 15.0, "cast": 1.0}}   # (33.04, 17.05)
+          "pixinpix.quiet": {"size": 64, "cover_psnr": 31.0, "secret_psnr": 15.0, "cast": 1.0},   # (33.04, 17.05)
+          "stegnet.quiet": {"size": 64, "cover_psnr": 29.0, "secret_psnr": 15.0, "cast": 1.0}}    # (31.51, 17.59)
 
 
 @pytest.mark.parametrize("name", NEURAL)
