@@ -152,5 +152,6 @@ def write_card_numbers(name: str, what: str, res: dict, dest: str) -> None:
 
     o = res["overall"]
     numbers = {k: o[k] for k in ("n", "cover_changing_rate", "decoded_rate", "payload_bpp", "cover_psnr", "cover_ssim",
-                                 "secret_psnr", "secret_ssim")} | {"images": res["images"], "command": res["command"]}
+                                 "color_cast_de", "secret_psnr", "secret_ssim") if k in o}
+    numbers |= {"images": res["images"], "command": res["command"]}
     update_card(name, lambda c: c.setdefault("metrics", {}).__setitem__(f"image_{what}", numbers), dest or None)
