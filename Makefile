@@ -7,7 +7,7 @@ DATA   ?= $(HOME)/.cache/veil/covers
 # (outside a checkout they default to the user's model folder, $VEIL_WEIGHTS or ~/.cache/veil/weights).
 SHIP   ?= src/veil
 
-.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze bench-serve bench-batch bench-distributed clean
+.PHONY: install demo test data train-spread eval-hide bench-hide train-qr train-qr-baseline train-qr-robust train-image eval-qr eval-robust eval-image eval-steganalysis train-steganalysers report eval-disguise train-qrnet eval-qrnet bench bench-image bench-analyze bench-serve bench-batch bench-distributed bench-data clean
 
 install: $(VENV)/.installed
 
@@ -109,6 +109,7 @@ eval-image: install
 	$(BIN)/veil eval image --images $(DATA)/val --model lsb1 --model lsb2 --model lsb4 --size 64 --card $(SHIP) --no-figures
 	$(BIN)/veil eval image --images $(DATA)/val --model codec --size 256
 	$(BIN)/veil eval image --images $(DATA)/val --model pixinpix.quiet --size 64 --size 256 --card $(SHIP)
+	$(BIN)/veil eval image --images $(DATA)/val --model stegnet.quiet --size 64 --size 256 --card $(SHIP)
 
 # Classical detectors (and the learned steganalysers) on 72 crops of 256 px from the held-out photos.
 STEGA := $(BIN)/veil eval steganalysis --clean $(DATA)/val --crop 256 --per-image 8
@@ -127,11 +128,12 @@ eval-steganalysis: install
 	$(STEGA) --model stealth:0.1 --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
 	$(STEGA) --model stealth:0.4 --learned xunet.codec --learned xunet.stealth --learned xunet.stegnet
 	$(STEGA2) --model stegnet --name stegnet.default_168 --learned xunet.stegnet
-	$(STEGA2) --model pixinpix.quiet --learned xunet.pixinpix
+	$(STEGA2) --model pixinpix.quiet --learned xunet.pixinpix --learned xunet.pixinpix_quiet
+	$(STEGA2) --model stegnet.quiet --learned xunet.stegnet --learned xunet.stegnet_quiet
 
 # One xunet per veil model (~15 min each on 2 cores: pairs, 2,000 steps, held-out AUC); re-running resumes.
 train-steganalysers: install
-	for m in qr_densenet qr_densenet.robust pixinpix stegnet codec stealth; do \
+	for m in qr_densenet qr_densenet.robust pixinpix stegnet codec stealth pixinpix.quiet stegnet.quiet; do \
 	  VEIL_DATA=$(DATA) $(BIN)/veil steganalyser train --model $$m --threads 1 --resume --release $(SHIP) || exit 1; done
 
 report: install
@@ -162,6 +164,10 @@ bench-batch: install
 # 2-process data-parallel training (torchrun, gloo) against 1 process, samples per second, in one run.
 bench-distributed: install
 	$(BIN)/python scripts/bench_distributed.py
+
+# The training photo sampler on camera-sized JPEGs: photos decoded in 0, 1 and 2 worker processes, in one run.
+bench-data: install
+	$(BIN)/python scripts/bench_data.py
 
 bench-image: install
 	$(BIN)/veil bench image --model stegnet
