@@ -5,7 +5,6 @@ results/bench_data.json."""
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import tempfile
 import time

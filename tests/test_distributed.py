@@ -55,3 +55,47 @@ def test_two_processes_follow_one_and_resume_in_one(tmp_path):
     _train(tmp_path, "back", batch=4, steps=4)
     back = _train(tmp_path, "back", batch=2, steps=8, procs=2, resume=True)
     assert back == pytest.approx(one, rel=1e-4), (one, back)
+
+
+def test_qrnet_and_steganalyser_batches_are_slices_of_one_global_batch():
+    """The families without photo samplers shard too: in a 2-process job each process's batch is its half of the
+    batch one process draws at twice the size, from the same seeded generators."""
+    import random
+
+    import numpy as np
+    import torch
+
+    from veil.data.covers import sharded, take_shard
+    from veil.train.config import QRNetConfig, SteganalyserConfig
+    from veil.train.qrnet import fresh_batch, soft_grids
+    from veil.train.steganalyser import _batch
+
+    cfg = QRNetConfig(batch=3)
+    pool = (np.random.default_rng(0).integers(0, 10, (50, 6)).astype(np.uint8),
+            np.random.default_rng(1).random((50, 21, 21)) > 0.5)
+
+    def draws(rank, world, n):
+        with sharded(rank, world):
+            rng = random.Random(7)
+            torch.manual_seed(0)                      # the codes' noise comes from torch's generator
+            fresh = take_shard(lambda total: fresh_batch(rng, cfg, 64, 1.0, total), n)
+            grids = take_shard(lambda total: soft_grids(pool, rng, total, cfg), n)
+            return fresh + grids
+
+    whole = draws(0, 1, 6)
+    halves = [draws(r, 2, 3) for r in (0, 1)]
+    for i, part in enumerate(whole):
+        assert torch.equal(part, torch.cat([halves[0][i], halves[1][i]])), i
+
+    clean = np.random.default_rng(2).integers(0, 256, (5, 32, 32, 3), dtype=np.uint8)
+    stego = clean ^ 1
+
+    def pairs(rank, world, n):
+        with sharded(rank, world):
+            return _batch(clean, stego, SteganalyserConfig(batch=n, pair_size=32, crop=16), random.Random(3))
+
+    x, y = pairs(0, 1, 6)
+    parts = [pairs(r, 2, 3) for r in (0, 1)]
+    assert torch.equal(x, torch.cat([parts[0][0], parts[1][0]])) and torch.equal(y, torch.cat([parts[0][1],
+                                                                                              parts[1][1]]))
+    assert not torch.equal(parts[0][0], parts[1][0])

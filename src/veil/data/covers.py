@@ -111,12 +111,21 @@ def sharded(rank: int, world: int):
         _shard = before
 
 
+def shard() -> tuple[int, int]:
+    """(this process's rank, processes) within :func:`sharded`; (0, 1) outside it."""
+    return _shard
+
+
 def take_shard(make, n: int):
-    """``make(total)`` -> a batch of ``total``; this process's ``n`` of ``n * world`` (all of it in one process)."""
+    """``make(total)`` -> a batch of ``total`` (a tensor or list, or a tuple of them, each ``total`` long); this
+    process's ``n`` of ``n * world`` (all of it in one process)."""
     rank, world = _shard
     if world == 1:
         return make(n)
-    return make(n * world)[rank * n:(rank + 1) * n]
+    batch = make(n * world)
+    if isinstance(batch, tuple):
+        return tuple(part[rank * n:(rank + 1) * n] for part in batch)
+    return batch[rank * n:(rank + 1) * n]
 
 
 class CoverSampler:

@@ -29,6 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from ..data import qr_digits as qd
+from ..data.covers import shard, take_shard
 from .config import QRNetConfig
 from .engine import fit
 
@@ -98,12 +99,12 @@ def random_view(m: np.ndarray, rng: np.random.Generator, cfg: QRNetConfig, stren
     return qd.degrade(img, sigma, noise, dark, light), k, m
 
 
-def fresh_batch(rng: random.Random, cfg: QRNetConfig, input_size: int, strength: float = 1.0):
+def fresh_batch(rng: random.Random, cfg: QRNetConfig, input_size: int, strength: float = 1.0, n: int | None = None):
     """(x [B,1,S,S] prepared, digits [B,6], quarter turns [B], data bits [B,20], upright module
-    matrices [B,21,21] (1 = dark)) of new training codes."""
+    matrices [B,21,21] (1 = dark)) of ``n`` (default ``cfg.batch``) new training codes."""
     from ..models.qrnet import prepare_robust
 
-    strings = qd.random_strings(rng, cfg.batch, "train")
+    strings = qd.random_strings(rng, n or cfg.batch, "train")
     mats = qd.fast_codes().matrices(strings)
     nrng = np.random.default_rng(rng.getrandbits(64))
     xs, ks, drawn = [], [], []
@@ -186,12 +187,16 @@ def setup(cfg, model, opt, out: Path, log=print):
     ema = {"acc": 0.0}
 
     def fixed_batch(state):
-        # Keras-style epochs: a fresh permutation every ceil(N / batch) steps, seeded by the epoch number.
-        n = len(sets["train"][0])
-        per_epoch = -(-n // cfg.batch)
+        # Keras-style epochs: a fresh permutation every ceil(N / batch) steps, seeded by the epoch number (the batch
+        # of the whole run: in a torchrun job, each process trains on its slice of it, and an epoch's last batch
+        # is filled up from the permutation's start, so that no process is left without samples).
+        n, world = len(sets["train"][0]), shard()[1]
+        per_epoch = -(-n // (cfg.batch * world))
         epoch, i = divmod(state["step"], per_epoch)
         perm = torch.randperm(n, generator=torch.Generator().manual_seed(cfg.seed * 100003 + epoch))
-        idx = perm[i * cfg.batch:(i + 1) * cfg.batch]
+        if world > 1:
+            perm = torch.cat([perm, perm])
+        idx = take_shard(lambda total: perm[i * total:(i + 1) * total], cfg.batch)
         return sets["train"][0][idx], sets["train"][1][idx]
 
     def step(state):
@@ -202,7 +207,8 @@ def setup(cfg, model, opt, out: Path, log=print):
             terms = {"loss": loss}
         else:
             strength = min(1.0, state["step"] / (cfg.ramp * cfg.steps)) if cfg.ramp > 0 else 1.0
-            x, y, k, bits, grid = opt.to(fresh_batch(rng, cfg, model.input_size, strength))
+            x, y, k, bits, grid = opt.to(take_shard(lambda total: fresh_batch(rng, cfg, model.input_size, strength,
+                                                                              total), cfg.batch))
             out = model(x, rotation=k)
             digit = F.cross_entropy(out["logits"].reshape(-1, 10), y.reshape(-1))
             orient = F.cross_entropy(out["orient_logits"], k)
@@ -211,7 +217,7 @@ def setup(cfg, model, opt, out: Path, log=print):
             loss = digit + cfg.orient_weight * orient + cfg.bit_weight * bit + cfg.module_weight * module
             terms = {"loss": loss, "digit": digit, "orient": orient, "bit": bit, "module": module}
             if cfg.decoder_extra:
-                p, yd, bd = opt.to(soft_grids(pool, rng, cfg.decoder_extra, cfg))
+                p, yd, bd = opt.to(take_shard(lambda total: soft_grids(pool, rng, total, cfg), cfg.decoder_extra))
                 dl, bl = model.decoder(p)
                 dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
                     cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)
@@ -220,7 +226,7 @@ def setup(cfg, model, opt, out: Path, log=print):
         opt.update(loss)
         for _ in range(cfg.decoder_steps - 1 if pool is not None else 0):
             # More updates of the decoder alone on practice grids: it needs many steps, and they are cheap.
-            p, yd, bd = opt.to(soft_grids(pool, rng, cfg.decoder_extra, cfg))
+            p, yd, bd = opt.to(take_shard(lambda total: soft_grids(pool, rng, total, cfg), cfg.decoder_extra))
             dl, bl = model.decoder(p)
             dec = F.cross_entropy(dl.reshape(-1, 10), yd.reshape(-1)) + \
                 cfg.bit_weight * F.binary_cross_entropy_with_logits(bl, bd)

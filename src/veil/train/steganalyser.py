@@ -46,11 +46,17 @@ def make_pairs(cfg: SteganalyserConfig, log=print) -> tuple[np.ndarray, np.ndarr
 
 
 def _batch(clean: np.ndarray, stego: np.ndarray, cfg: SteganalyserConfig, rng: random.Random):
+    """``cfg.batch`` pairs, clean then stego, cropped at the same place (in a torchrun job, this process's pairs of
+    the run's whole batch: veil.data.covers.take_shard)."""
+    from ..data.covers import take_shard
+
+    def draw(total):
+        return [(rng.randrange(len(clean)), rng.randint(0, cfg.pair_size - cfg.crop),
+                 rng.randint(0, cfg.pair_size - cfg.crop), rng.randrange(4), rng.random() < 0.5)
+                for _ in range(total)]
+
     xs = []
-    for _ in range(cfg.batch):
-        i = rng.randrange(len(clean))
-        y, x = rng.randint(0, cfg.pair_size - cfg.crop), rng.randint(0, cfg.pair_size - cfg.crop)
-        k, flip = rng.randrange(4), rng.random() < 0.5
+    for i, y, x, k, flip in take_shard(draw, cfg.batch):
         for a in (clean[i], stego[i]):
             a = np.rot90(a[y:y + cfg.crop, x:x + cfg.crop], k)
             xs.append(a[:, ::-1] if flip else a)
