@@ -38,7 +38,15 @@ class RunConfig:
 
 
 @dataclass
-class QRTrainConfig(RunConfig):
+class PhotoRunConfig(RunConfig):
+    """What the families that crop training photos (qr, spread, image) add: where the photos are read."""
+    data: str | None = None        # photos: a folder tree or a list file; None = synthetic images only
+    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
+    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
+
+
+@dataclass
+class QRTrainConfig(PhotoRunConfig):
     arch: str = "qr_densenet"
     tag: str = "default"
     model: dict[str, Any] = field(default_factory=dict)   # builder kwargs
@@ -46,8 +54,6 @@ class QRTrainConfig(RunConfig):
     init_only: list[str] = field(default_factory=list)  # load only these parameter prefixes, e.g. ["encoder."]
     data: str | None = None        # folder of training photos; None = synthetic covers only
     crop: int = 256                # training cover size (> processing size: train through the resize)
-    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
-    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
     crop_sizes: list[int] = field(default_factory=list)  # if set, each batch draws its cover size from here
     synthetic_prob: float = 0.2
     batch: int = 16
@@ -83,7 +89,7 @@ class QRTrainConfig(RunConfig):
 
 
 @dataclass
-class SpreadTrainConfig(RunConfig):
+class SpreadTrainConfig(PhotoRunConfig):
     """The spread-message model (``veil train spread``)."""
     arch: str = "spread"
     tag: str = "default"
@@ -94,8 +100,6 @@ class SpreadTrainConfig(RunConfig):
     crop: int = 256
     crop_sizes: list[int] = field(default_factory=list)
     synthetic_prob: float = 0.15
-    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
-    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
     batch: int = 12
     steps: int = 2000
     optimizer: str = "adam"
@@ -127,15 +131,13 @@ class SpreadTrainConfig(RunConfig):
 
 
 @dataclass
-class ImageTrainConfig(RunConfig):
+class ImageTrainConfig(PhotoRunConfig):
     """Image-into-image hiding (stegnet, pixinpix)."""
     arch: str = "stegnet"
     tag: str = "default"
     model: dict[str, Any] = field(default_factory=dict)   # builder kwargs (secret_channels, widths, ...)
     init_from: str | None = None
     data: str | None = None        # folder of training photos (covers, and secrets unless secrets = "digits")
-    val_share: float = 0.0         # hold out this share of the photos, whole files (listed in the run's val_files.txt)
-    workers: int = 0               # decode and crop photos in this many processes (0: in the training process)
     secrets: str = "photos"        # photos | digits (the seed-002 MNIST-into-CIFAR case) | mixed
     digits: str | None = None      # digits .npy (veil data prepare); default: <data>/../digits/train.npy
     digits_prob: float = 0.3       # share of digit secrets when secrets = "mixed"
