@@ -1,6 +1,7 @@
 """The codec way to hide an image: syndrome-trellis codes, HILL costs, the sealed frame, and the route end to end
 through real PNG files."""
 import io
+import json
 import math
 
 import numpy as np
@@ -155,6 +156,31 @@ def test_codec_through_the_cli(pair, tmp_path, capsys):
     capsys.readouterr()
     assert main(["image", "reveal", str(out), "-o", str(tmp_path / "x.png"), "--model", "codec"]) == 1
     assert capsys.readouterr().err.strip().startswith("veil: error: no codec payload found")
+
+
+def test_codec_is_the_default_image_method(pair, tmp_path, capsys):
+    """No model named: hide_image and reveal_image (and veil image hide|reveal) use codec, so the cover keeps its
+    look; a photo with nothing hidden is "nothing found" (exit 1), with a hint for images a network hid."""
+    cover, secret = pair
+    stego = veil.hide_image(cover, secret)
+    c, s = np.asarray(cover, float), np.asarray(stego, float)
+    assert np.abs(c - s).max() == 1                                      # +-1 changes: codec, not a network
+    assert veil.reveal_image(stego).size == secret.size
+    with pytest.raises(RevealError, match="revealed with its model's name"):
+        veil.reveal_image(cover)
+    folder = tmp_path / "in"
+    folder.mkdir()
+    stego.save(folder / "a.png")
+    cover.save(folder / "b.png")
+    secret.save(tmp_path / "s.png")
+    assert main(["image", "hide", str(folder / "b.png"), str(tmp_path / "s.png"), "-o", str(tmp_path / "c.png")]) == 0
+    assert "secret PSNR" in capsys.readouterr().err                     # the codec's report
+    (tmp_path / "out").mkdir()
+    assert main(["image", "reveal", str(folder), "--out-dir", str(tmp_path / "out"), "--json"]) == 1
+    lines = [json.loads(x) for x in capsys.readouterr().out.splitlines()]
+    assert lines[0]["output"].endswith("a.png") and lines[0]["size"] == list(secret.size)
+    assert lines[1]["found"] is False and "no codec payload" in lines[1]["reason"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.png"]
 
 
 # ----------------------------------------------------------------------------- stealth text

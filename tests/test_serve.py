@@ -32,6 +32,14 @@ def png_bytes(img: Image.Image) -> bytes:
     return buf.getvalue()
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _pillow_limit():
+    """create_app sets Pillow's process-wide bomb limit to the service's: give the other test modules theirs back."""
+    before = Image.MAX_IMAGE_PIXELS
+    yield
+    Image.MAX_IMAGE_PIXELS = before
+
+
 @pytest.fixture(scope="module")
 def client():
     with TestClient(create_app(Settings(max_upload_mb=2, max_pixels=4_000_000))) as c:

@@ -61,21 +61,23 @@ def reveal_qr(image, model: str | None = None) -> str:
     return _reveal(image, model=model)
 
 
-def hide_image(cover, secret, model: str = "stegnet", passphrase: str | None = None):
+def hide_image(cover, secret, model: str | None = None, passphrase: str | None = None):
     """Hide the image ``secret`` (PIL) in ``cover`` (PIL); returns the stego image (PIL, cover's size); save it as PNG.
-    The neural models and lsbK fit the secret to the cover's size keeping its aspect ratio (black padding);
-    ``model="codec"`` compresses it and embeds its bytes where the cover is busiest, keyed and encrypted by
-    ``passphrase`` (a lossless channel only: a JPEG re-save destroys it)."""
+    ``model="codec"`` (the default, None) compresses it and embeds its bytes where the cover is busiest, keyed and
+    encrypted by ``passphrase`` (a lossless channel only: a JPEG re-save destroys it). The neural models (stegnet,
+    pixinpix, their ``.quiet`` versions) and lsbK fit the secret to the cover's size keeping its aspect ratio (black
+    padding)."""
     from .api import hide_image as _hide
 
     return _hide(cover, secret, model=model, passphrase=passphrase)
 
 
-def reveal_image(stego, model: str = "stegnet", size: tuple[int, int] | None = None, grey: bool | None = None,
+def reveal_image(stego, model: str | None = None, size: tuple[int, int] | None = None, grey: bool | None = None,
                  passphrase: str | None = None):
-    """The image hidden in ``stego`` (PIL), at the stego's size or at ``size`` = (w, h) (padding removed);
-    grey when the hidden image was grey (``grey`` None: decided from the revealed channels). ``model="codec"``:
-    the secret at its own size, read with the ``passphrase`` it was hidden with (RevealError when there is none)."""
+    """The image hidden in ``stego`` (PIL). ``model="codec"`` (the default, None): the secret at its own size, read
+    with the ``passphrase`` it was hidden with (RevealError when there is none). A neural model or lsbK: at the
+    stego's size or at ``size`` = (w, h) (padding removed), grey when the hidden image was grey (``grey`` None:
+    decided from the revealed channels)."""
     from .api import reveal_image as _reveal
 
     return _reveal(stego, model=model, size=size, grey=grey, passphrase=passphrase)

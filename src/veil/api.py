@@ -383,12 +383,14 @@ def _is_grey(image: Image.Image) -> bool:
 
 CODEC = "codec"       # the image route with no network: compress, then embed (veil.codec)
 WEIGHTLESS = (CODEC, "stealth")    # hiding routes with no weights and no card (stealth: veil.hide(stealth=True))
+IMAGE_DEFAULT = CODEC  # what hide_image and reveal_image use when no model is named: the cover keeps its look
 
 
-def hide_image_report(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False,
+def hide_image_report(cover: Image.Image, secret: Image.Image, model: str | None = None, progress: bool = False,
                       passphrase: str | None = None) -> tuple[Image.Image, dict]:
     """:func:`hide_image`, and what was done: for ``codec``, the codec, its bytes, the secret's stored size, its PSNR
     after compression and the bits per sample used; {} for the other models."""
+    model = model or IMAGE_DEFAULT
     cover = _check_image(cover, "cover", MIN_IMAGE_SIDE)
     secret = _check_image(secret, "secret", 1)
     passphrase = _check_passphrase(passphrase)
@@ -411,20 +413,20 @@ def hide_image_report(cover: Image.Image, secret: Image.Image, model: str | None
     return _like_cover(array_to_pil(m.embed_array(np.asarray(rgb), s, progress=progress), alpha), cover), {}
 
 
-def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = "stegnet", progress: bool = False,
+def hide_image(cover: Image.Image, secret: Image.Image, model: str | None = None, progress: bool = False,
                passphrase: str | None = None) -> Image.Image:
     """Hide the image ``secret`` in ``cover``; returns an 8-bit RGB (RGBA if the cover had alpha) stego image of the
     cover's size. Save it losslessly (PNG).
 
-    ``model``: a neural model (stegnet, pixinpix) or lsbK fits the secret to the cover (aspect ratio kept, black
-    padding; a grey secret is hidden as grey). ``"codec"`` compresses the secret with a real codec at the highest
-    quality the cover carries (downscaled when even the lowest does not fit) and embeds its bytes by content-adaptive
-    +-1 changes (veil.codec), keyed by ``passphrase`` (which also encrypts them) when given; a JPEG re-save destroys
-    it. ``progress``: a progress bar on stderr for large images."""
+    ``model``: ``"codec"`` (the default, None) compresses the secret with a real codec at the highest quality the
+    cover carries (downscaled when even the lowest does not fit) and embeds its bytes by content-adaptive +-1 changes
+    (veil.codec), keyed by ``passphrase`` (which also encrypts them) when given; a JPEG re-save destroys it. A neural
+    model (stegnet, pixinpix and their ``.quiet`` versions) or lsbK fits the secret to the cover (aspect ratio kept,
+    black padding; a grey secret is hidden as grey). ``progress``: a progress bar on stderr for large images."""
     return hide_image_report(cover, secret, model, progress, passphrase)[0]
 
 
-def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[int, int] | None = None,
+def reveal_image(stego: Image.Image, model: str | None = None, size: tuple[int, int] | None = None,
                  grey: bool | None = None, progress: bool = False, passphrase: str | None = None) -> Image.Image:
     """The secret hidden in ``stego`` by :func:`hide_image`, at the stego's size, or at ``size`` (w, h): the
     secret's own size, which undoes the fitting (padding cropped away).
@@ -436,8 +438,9 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     for grey secrets, from 0.020 for colour ones), so it cannot be told from the pixels:
     pass True.
 
-    ``"codec"``: the secret :func:`hide_image` compressed and embedded, at its original size (``size`` resizes it),
-    read with the ``passphrase`` it was hidden with; RevealError when there is none."""
+    ``"codec"`` (the default, None): the secret :func:`hide_image` compressed and embedded, at its original size
+    (``size`` resizes it), read with the ``passphrase`` it was hidden with; RevealError when there is none."""
+    named, model = model is not None, model or IMAGE_DEFAULT
     stego = _check_image(stego, "stego image", MIN_IMAGE_SIDE)
     passphrase = _check_passphrase(passphrase)
     if size is not None:
@@ -448,7 +451,12 @@ def reveal_image(stego: Image.Image, model: str | None = "stegnet", size: tuple[
     if model == CODEC:
         from . import codec
 
-        img = codec.reveal(np.asarray(rgb), passphrase)
+        try:
+            img = codec.reveal(np.asarray(rgb), passphrase)
+        except RevealError as e:
+            if named:
+                raise
+            raise RevealError(f"{e}; an image hidden by a network or lsbK is revealed with its model's name") from None
         return img.resize((w, h), Image.LANCZOS) if size is not None else img
     if passphrase is not None:
         raise InputError("a passphrase keys only the codec model (--model codec)")

@@ -16,9 +16,9 @@ def add_parser(sub) -> None:
     h.add_argument("cover", help="cover image (any size from 16 px)")
     h.add_argument("secret", help="image to hide (fitted to the cover's size, aspect ratio kept)")
     h.add_argument("-o", "--output", required=True, help="stego image to write (.png)")
-    h.add_argument("--model", default="stegnet",
-                   help="stegnet (default), pixinpix, lsb1..lsb4, arch.tag, or codec (compress, then embed: the "
-                        "cover's look kept, lossless channels only)")
+    h.add_argument("--model", default="codec",
+                   help="codec (default: compress, then embed; the cover keeps its look, lossless channels only), "
+                        "or a network: stegnet.quiet, pixinpix.quiet, stegnet, pixinpix (any arch.tag), or lsb1..lsb4")
     add_passphrase_arguments(h, "codec: key the embedding order with this passphrase and encrypt the secret")
     h.add_argument("--force", action="store_true", help="overwrite the output if it exists")
     add_metadata_argument(h)
@@ -32,7 +32,7 @@ def add_parser(sub) -> None:
                                                    "images keep their paths below it)")
     r.add_argument("--json", action="store_true",
                    help='a batch: one JSON line per image, {"file", "output", "size"} or {"file", "error"}')
-    r.add_argument("--model", default="stegnet", help="the model that hid it (default: stegnet; codec)")
+    r.add_argument("--model", default="codec", help="the model that hid it (default: codec)")
     add_passphrase_arguments(r, "codec: the passphrase it was hidden with")
     r.add_argument("--size", default=None, metavar="WxH",
                    help="the secret's own size: crops the fitting's padding and resizes (default: the stego's size)")
@@ -78,7 +78,7 @@ def _reveal_batch(args, size, passphrase) -> int:
     from pathlib import Path
 
     from ..api import reveal_image
-    from ..errors import InputError
+    from ..errors import InputError, RevealError
     from ..files import check_output_path
     from ..imaging import save_image
     from . import batch
@@ -96,8 +96,11 @@ def _reveal_batch(args, size, passphrase) -> int:
             raise InputError(f"another input of this batch writes {out}")
         taken.add(out.resolve())
         check_output_path(out, args.force, (f,))
-        got = reveal_image(img, model=args.model, size=size, grey=True if args.grey else None,
-                           passphrase=passphrase)
+        try:
+            got = reveal_image(img, model=args.model, size=size, grey=True if args.grey else None,
+                               passphrase=passphrase)
+        except RevealError as e:          # codec: nothing hidden here (exit 1 if no input failed)
+            return {"found": False, "output": None, "reason": str(e)}
         save_image(got, out, force=args.force)
         return {"output": str(out), "size": [got.width, got.height]}
 
@@ -105,7 +108,8 @@ def _reveal_batch(args, size, passphrase) -> int:
     for _, rel in items:                 # a folder's images keep their paths below --out-dir
         if rel is not None:
             (root / rel).parent.mkdir(parents=True, exist_ok=True)
-    return batch.run_items(items, work, args.json, lambda d: f"{d['file']}\t{d['output']}", what="revealed")
+    return batch.run_items(items, work, args.json, lambda d: f"{d['file']}\t{d['output'] or 'nothing found'}",
+                           what="revealed")
 
 
 def reveal(args) -> int:

@@ -211,11 +211,11 @@ def do_reveal(image: Image.Image, passphrase: str | None, model: str | None) -> 
 
 def do_hide_image(cover: Image.Image, secret: Image.Image, model: str | None, passphrase: str | None,
                   with_ssim: bool):
-    from ..api import WEIGHTLESS, hide_image_report
+    from ..api import IMAGE_DEFAULT, WEIGHTLESS, hide_image_report
     from ..registry import get_model
 
     cover, secret = _decoded(cover, "image"), _decoded(secret, "secret")
-    model = model or "stegnet"
+    model = model or IMAGE_DEFAULT
     stego, info = hide_image_report(cover, secret, model=model, passphrase=passphrase)
     name = model if model in WEIGHTLESS else get_model(model, "image").card["name"]
     headers = {**_measure(cover, stego, with_ssim), "X-Veil-Model": name}
@@ -227,7 +227,7 @@ def do_hide_image(cover: Image.Image, secret: Image.Image, model: str | None, pa
 def do_reveal_image(stego: Image.Image, model: str | None, passphrase: str | None) -> bytes:
     from ..api import reveal_image
 
-    return _png(reveal_image(_decoded(stego, "image"), model=model or "stegnet", passphrase=passphrase))
+    return _png(reveal_image(_decoded(stego, "image"), model=model, passphrase=passphrase))
 
 
 def do_analyze(image: Image.Image) -> dict:
@@ -383,7 +383,8 @@ def create_app(settings: Settings | None = None):
     @app.post("/api/image/hide", summary="Hide an image in a photo", response_class=Response,
               responses=PNG_RESPONSE, openapi_extra=_form_schema({
                   "image": ("file", "the cover photo", True), "secret": ("file", "the image to hide", True),
-                  "model": ("string", "stegnet (default), pixinpix, lsb1..lsb4 or codec", False),
+                  "model": ("string", "codec (default), stegnet.quiet, pixinpix.quiet, stegnet, pixinpix or lsb1..lsb4",
+                            False),
                   "passphrase": ("string", "codec only: encrypts and keys the hidden image", False),
                   "ssim": ("string", "'1': also measure SSIM (X-Veil-SSIM; slower)", False)}))
     async def hide_image(request: Request):
@@ -396,7 +397,7 @@ def create_app(settings: Settings | None = None):
     @app.post("/api/image/reveal", summary="Get back an image hidden in a photo", response_class=Response,
               responses=PNG_RESPONSE, openapi_extra=_form_schema({
                   "image": ("file", "the stego photo", True),
-                  "model": ("string", "the model it was hidden with (default stegnet)", False),
+                  "model": ("string", "the model it was hidden with (default codec)", False),
                   "passphrase": ("string", "codec only", False)}))
     async def reveal_image(request: Request):
         form = await form_of(request)
