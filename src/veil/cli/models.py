@@ -58,5 +58,5 @@ def run(args) -> int:
     others = [a for a in list_archs() if a not in released]
     if others:
         print("architectures without released weights: " + ", ".join(others))
-    print("* default")
+    print("* default network of its task (veil image hide defaults to codec, which has no weights: docs/image.md)")
     return 0
