@@ -53,9 +53,11 @@ def held_out(path: Path, share: float) -> bool:
 def split_images(source: str | Path, val_share: float = 0.0) -> tuple[list[Path], list[Path]]:
     """The photos of ``source`` (:func:`list_images`) as (training, validation): whole files, ``val_share`` of them
     held out (:func:`held_out`)."""
-    files = list_images(source)
-    val = [f for f in files if held_out(f, val_share)]
-    return [f for f in files if not held_out(f, val_share)], val
+    train: list[Path] = []
+    val: list[Path] = []
+    for f in list_images(source):
+        (val if held_out(f, val_share) else train).append(f)
+    return train, val
 
 
 def write_val_list(source: str | Path, val_share: float, dest: Path) -> int:

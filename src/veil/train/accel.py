@@ -1,8 +1,8 @@
 """How a run computes: on its device (``device = auto | cpu | cuda``, ``--device``: veil.devices.pick_device) and in
 its precision (``amp = auto | none | bf16 | fp16``, ``--amp``).
 
-- ``amp = auto`` is bf16 on a GPU that has it (fp16 on one that has not) and
-  none on the CPU; ``bf16`` also runs on the CPU (torch's CPU autocast).
+- ``amp = auto`` is bf16 on a GPU that has it (fp16 on one that has not) and none on the CPU; ``bf16`` also runs on
+  the CPU (torch's CPU autocast).
 - The family's step runs its forward pass under autocast (:meth:`Updater.autocast`, entered by the loop) and hands
   its loss to :meth:`Updater.update`, which runs the backward pass outside autocast, through a gradient scaler for
   fp16, and steps the optimiser. Batches reach the device through :meth:`Updater.to`.
